@@ -1,0 +1,48 @@
+"""The Onsite Marketplace: create_app wires config, extensions, blueprints, errors, CLI."""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from flask import Flask
+
+# Stages in import order; each package exposes init_app(app).
+STAGES = ("accounts",)
+
+
+def create_app(config: str | type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    from config import CONFIGS, ProductionConfig
+
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    if config is None:
+        config = os.environ.get("MARKETPLACE_CONFIG", "development")
+    config_cls = CONFIGS[config] if isinstance(config, str) else config
+    app.config.from_object(config_cls)
+    app.config.update(overrides or {})
+    if issubclass(config_cls, ProductionConfig):
+        ProductionConfig.validate(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import api, cli, dashboards, errors, health, jobs, logs, security, ui
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    logs.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    jobs.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    ui.init_app(app)
+    api.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(dashboards.bp)
+    for stage in STAGES:
+        importlib.import_module(f"{__name__}.{stage}").init_app(app)
+    cli.init_app(app)
+    return app

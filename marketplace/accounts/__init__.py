@@ -1,0 +1,24 @@
+"""Accounts: users, firms and their members, technicians, API tokens."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from ..api import register_api
+    from ..extensions import login_manager
+    from ..ui import register_nav
+    from . import api, services, views
+
+    login_manager.user_loader(services.load_session_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    app.register_blueprint(views.bp)
+    register_api(app, api.bp)
+
+    register_nav(app, "firm", "Home", "dashboards.firm", order=0)
+    register_nav(app, "firm", "Team", "accounts.team", order=80)
+    register_nav(app, "technician", "Home", "dashboards.technician", order=0)
+    register_nav(app, "technician", "Profile", "accounts.profile", order=80)
+    register_nav(app, "admin", "Home", "dashboards.admin", order=0)

@@ -1,0 +1,58 @@
+"""Personal API tokens: random, shown once, stored only as a SHA-256 hash."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..errors import InvalidState, ValidationFailed
+from ..extensions import db
+from .models import ApiToken, User
+
+TOKEN_PREFIX = "mp_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.field("name", "Name the token after what will use it.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name[:80], prefix=raw[:10],
+                     token_hash=hash_token(raw))
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.issued", token, actor=user, firm_id=_firm_id(user),
+                 after={"name": token.name, "prefix": token.prefix})
+    return token, raw
+
+
+def revoke_api_token(user: User, token: ApiToken) -> None:
+    if token.revoked_at is not None:
+        raise InvalidState("This token is already revoked.")
+    token.revoked_at = clock.now()
+    audit.record("api_token.revoked", token, actor=user, firm_id=_firm_id(user))
+
+
+def authenticate_token(raw: str) -> User | None:
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None or token.revoked_at is not None or not token.user.is_enabled:
+        return None
+    token.last_used_at = clock.now()
+    return token.user
+
+
+def list_api_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc())))
+
+
+def _firm_id(user: User) -> int | None:
+    return user.membership.firm_id if user.membership else None

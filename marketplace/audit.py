@@ -1,0 +1,86 @@
+"""The append-only audit log: who did what to which object, before and after."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import clock
+from .extensions import db
+from .types import UTCDateTime
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject_type", "subject_id"),
+        Index("ix_audit_log_firm_time", "firm_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None]
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(40))
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise RuntimeError("the audit log is append-only")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise RuntimeError("the audit log is append-only")
+
+
+def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int | None = None,
+           before: dict | None = None, after: dict | None = None,
+           subject_type: str | None = None, subject_id: int | None = None) -> AuditEntry:
+    """Add an audit row to the current transaction (the caller commits)."""
+    if subject is not None:
+        subject_type = subject_type or subject.__tablename__
+        subject_id = subject_id if subject_id is not None else subject.id
+    entry = AuditEntry(
+        action=action,
+        subject_type=subject_type or "system",
+        subject_id=subject_id,
+        actor_id=getattr(actor, "id", actor),
+        firm_id=firm_id,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _jsonable(data: dict | None) -> dict | None:
+    if data is None:
+        return None
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif hasattr(value, "value") and not isinstance(value, (int, str, float)):
+            value = value.value
+        out[key] = value
+    return out
+
+
+def list_for_subject(subject_type: str, subject_id: int) -> list[AuditEntry]:
+    return list(db.session.scalars(
+        db.select(AuditEntry)
+        .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id)
+        .order_by(AuditEntry.occurred_at, AuditEntry.id)
+    ))

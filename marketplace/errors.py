@@ -1,0 +1,112 @@
+"""The domain exception family and the one place that renders errors.
+
+Services raise these; views never build error responses by hand. Requests
+under /api/ (or asking for JSON) get `{"error": {"code", "message", "fields"}}`;
+everyone else gets an HTML page.
+"""
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str = "", *, fields: dict[str, str] | None = None,
+                 code: str | None = None):
+        super().__init__(message or self.__class__.__doc__ or self.code)
+        self.message = message or (self.__class__.__doc__ or self.code).strip()
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+
+class NotFound(DomainError):
+    """That does not exist, or is not yours to see."""
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    """You do not have permission to do that."""
+    status = 403
+    code = "permission_denied"
+
+
+class InvalidState(DomainError):
+    """That is not possible in the object's current state."""
+    status = 409
+    code = "invalid_state"
+
+
+class ValidationFailed(DomainError):
+    """Some of the input is not valid."""
+    status = 422
+    code = "validation_failed"
+
+    @classmethod
+    def field(cls, name: str, reason: str) -> "ValidationFailed":
+        return cls(reason, fields={name: reason})
+
+
+class Unauthenticated(DomainError):
+    """Sign in first."""
+    status = 401
+    code = "unauthenticated"
+
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "permission_denied",
+    404: "not_found", 405: "method_not_allowed", 409: "invalid_state",
+    413: "too_large", 422: "validation_failed", 429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > \
+        request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        return jsonify(body), status
+    template = f"errors/{status}.html" if status in (403, 404, 429) else "errors/generic.html"
+    return render_template(template, status=status, code=code, message=message,
+                           fields=fields or {}), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        from .extensions import db
+        db.session.rollback()
+        if isinstance(err, Unauthenticated) and not wants_json():
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return error_response(err.status, err.code, err.message, err.fields)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        status = err.code or 500
+        message = err.description or err.name
+        if status == 400 and "CSRF" in (err.description or ""):
+            return error_response(400, "csrf_failed",
+                                  "The form expired or was not sent from this site. "
+                                  "Reload the page and try again.")
+        if status == 429:
+            message = "Too many attempts. Wait a minute and try again."
+        return error_response(status, HTTP_CODES.get(status, "error"), message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        from .extensions import db
+        db.session.rollback()
+        return error_response(500, "internal_error",
+                              "Something went wrong on our side. It has been logged.")

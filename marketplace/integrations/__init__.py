@@ -1,0 +1,1 @@
+"""Small adapters for the outside world, picked by configuration."""

@@ -1,0 +1,60 @@
+"""One pagination convention for pages and the API: ?page=1&per_page=25."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import Select, func, select
+
+from .errors import ValidationFailed
+from .extensions import db
+
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    def meta(self) -> dict:
+        return {"page": self.page, "per_page": self.per_page, "total": self.total,
+                "pages": self.pages,
+                "next_page": self.page + 1 if self.has_next else None}
+
+    def to_json(self, serialize: Callable[[Any], dict]) -> dict:
+        return {"data": [serialize(item) for item in self.items], "meta": self.meta()}
+
+
+def page_args(args: Mapping[str, str], default_per_page: int = 25) -> tuple[int, int]:
+    try:
+        page = int(args.get("page", 1))
+        per_page = int(args.get("per_page", default_per_page))
+    except (TypeError, ValueError):
+        raise ValidationFailed("page and per_page must be whole numbers.",
+                               fields={"page": "Whole numbers only."}) from None
+    if page < 1:
+        raise ValidationFailed.field("page", "Pages start at 1.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed.field("per_page", f"Between 1 and {MAX_PER_PAGE}.")
+    return page, per_page
+
+
+def paginate(stmt: Select, page: int, per_page: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total or 0)

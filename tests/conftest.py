@@ -1,0 +1,108 @@
+"""Fixtures: one app per database backend, a clean database per test, helpers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from marketplace import clock, create_app
+from marketplace.extensions import db, limiter
+from tests import services
+
+OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+BACKENDS_RAN: set[str] = set()
+
+
+def _backends() -> list[str]:
+    names = ["sqlite"]
+    if services.postgres_available() or services.REQUIRED:
+        names.append("postgresql")
+    return names
+
+
+def make_app(database_url: str, **overrides):
+    from flask_migrate import upgrade
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url,
+                                 "STORAGE_DIR": str(OUTPUT_DIR / "uploads"), **overrides})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session", params=_backends())
+def backend_app(request, tmp_path_factory):
+    """The app on one backend, schema built by the migrations themselves."""
+    if request.param == "postgresql":
+        if not services.postgres_available():
+            services.missing("PostgreSQL")
+        url = services.create_postgres_database()
+        request.addfinalizer(lambda: services.drop_postgres_database(url))
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = make_app(url)
+    app.config["BACKEND"] = request.param
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(backend_app):
+    BACKENDS_RAN.add(backend_app.config["BACKEND"])
+    yield backend_app
+    clock.reset()
+    limiter.reset()
+    _empty_all_tables(backend_app)
+
+
+def _empty_all_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                  + " RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for arranging data and checking results in a test body."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "correct-horse-9"):
+        response = self.client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, f"login failed for {email}"
+        return response
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def pytest_terminal_summary(terminalreporter):
+    ran = ", ".join(sorted(BACKENDS_RAN)) or "none"
+    terminalreporter.write_line(f"database backends exercised: {ran}")
+    for name, used in sorted(services.USED.items()):
+        terminalreporter.write_line(f"{name} exercised: {'yes' if used else 'no'}")
