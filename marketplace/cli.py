@@ -25,7 +25,9 @@ def seed_demo(force: bool) -> None:
     for stage in STAGES:
         try:
             module = importlib.import_module(f"marketplace.{stage}.seed")
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as exc:
+            if exc.name != f"marketplace.{stage}.seed":
+                raise
             continue
         world.update(module.seed(rng, world))
     db.session.commit()

@@ -73,4 +73,8 @@ def init_app(app: Flask) -> None:
     def _navigation():
         role = role_of(current_user)
         items = sorted(current_app.extensions.get("nav", {}).get(role, [])) if role else []
-        return {"nav_items": items, "user_role": role}
+        unread = 0
+        if role:
+            from .notifications.services import unread_count
+            unread = unread_count(current_user)
+        return {"nav_items": items, "user_role": role, "unread_notifications": unread}

@@ -1,0 +1,99 @@
+"""The one answer to "is technician T compliant with requirement set S on day d?".
+
+A credential satisfies a requirement item when it is of that type, approved,
+not expired on day d (valid through its expiry date), and, where the item asks
+for it, covers at least the minimum amount. Everything else (matching, pools,
+accepting work, the sweep) asks here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable
+
+from sqlalchemy import and_, func, or_, select
+
+from ..extensions import db
+from ..money import format_money
+from .models import Credential, CredentialStatus, CredentialType, RequirementItem
+
+
+@dataclass
+class ComplianceResult:
+    compliant: bool
+    failures: list[str] = field(default_factory=list)
+
+
+def _satisfies(on: date):
+    """SQL condition: credential row satisfies the joined requirement item on `on`."""
+    return and_(
+        Credential.credential_type_id == RequirementItem.credential_type_id,
+        Credential.status == CredentialStatus.APPROVED,
+        or_(Credential.expires_on.is_(None), Credential.expires_on >= on),
+        or_(RequirementItem.min_coverage_cents.is_(None),
+            Credential.coverage_cents >= RequirementItem.min_coverage_cents),
+    )
+
+
+def compliant_ids(requirement_set_id: int | None, on: date,
+                  technician_ids: Iterable[int] | None = None) -> set[int] | None:
+    """The technicians (of `technician_ids`, if given) compliant on `on`, set-based.
+
+    Returns None when there is nothing to comply with (no set, or an empty one),
+    meaning "everyone".
+    """
+    if requirement_set_id is None:
+        return None
+    needed = db.session.scalar(select(func.count()).select_from(RequirementItem).where(
+        RequirementItem.requirement_set_id == requirement_set_id)) or 0
+    if needed == 0:
+        return None
+    stmt = (select(Credential.technician_id)
+            .join(RequirementItem, _satisfies(on))
+            .where(RequirementItem.requirement_set_id == requirement_set_id)
+            .group_by(Credential.technician_id)
+            .having(func.count(func.distinct(RequirementItem.id)) == needed))
+    if technician_ids is not None:
+        ids = list(technician_ids)
+        if not ids:
+            return set()
+        stmt = stmt.where(Credential.technician_id.in_(ids))
+    return set(db.session.scalars(stmt))
+
+
+def check(technician_id: int, requirement_set_id: int | None, on: date) -> ComplianceResult:
+    """Compliance of one technician, with a reason for every unmet item."""
+    if requirement_set_id is None:
+        return ComplianceResult(True)
+    items = db.session.execute(
+        select(RequirementItem, CredentialType)
+        .join(CredentialType, CredentialType.id == RequirementItem.credential_type_id)
+        .where(RequirementItem.requirement_set_id == requirement_set_id)
+        .order_by(CredentialType.name)).all()
+    failures = []
+    for item, ctype in items:
+        creds = list(db.session.scalars(
+            select(Credential).where(Credential.technician_id == technician_id,
+                                     Credential.credential_type_id == ctype.id,
+                                     Credential.status.in_([CredentialStatus.APPROVED,
+                                                            CredentialStatus.EXPIRED]))
+            .order_by(Credential.expires_on.desc().nulls_first())))
+        failures.extend(_explain(ctype, item, creds, on))
+    return ComplianceResult(not failures, failures)
+
+
+def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credential],
+             on: date) -> list[str]:
+    usable = [c for c in creds if c.status == CredentialStatus.APPROVED
+              and (c.expires_on is None or c.expires_on >= on)]
+    if not creds:
+        return [f"{ctype.name} is missing."]
+    if not usable:
+        latest = creds[0]
+        return [f"{ctype.name} expired {latest.expires_on.isoformat()}."
+                if latest.expires_on else f"{ctype.name} is not approved."]
+    if item.min_coverage_cents is not None and \
+            max((c.coverage_cents or 0) for c in usable) < item.min_coverage_cents:
+        return [f"{ctype.name} covers less than the required "
+                f"{format_money(item.min_coverage_cents)}."]
+    return []
