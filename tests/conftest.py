@@ -1,10 +1,12 @@
 """Fixtures: one app per database backend, a clean database per test, helpers."""
 from __future__ import annotations
 
+import contextvars
 import os
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from marketplace import clock, create_app
@@ -22,10 +24,19 @@ def _backends() -> list[str]:
     return names
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: no app context,
+    `g` or database session leaks in from the test body."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_app(database_url: str, **overrides):
     from flask_migrate import upgrade
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url,
                                  "STORAGE_DIR": str(OUTPUT_DIR / "uploads"), **overrides})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     return app
@@ -106,3 +117,14 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"database backends exercised: {ran}")
     for name, used in sorted(services.USED.items()):
         terminalreporter.write_line(f"{name} exercised: {'yes' if used else 'no'}")
+
+
+@pytest.fixture
+def smtp_server(app):
+    """Mail goes over real SMTP to a local server for this test."""
+    from tests.smtp import SmtpServer
+    server = SmtpServer().start()
+    app.config["SMTP_URL"] = server.url
+    yield server
+    app.config["SMTP_URL"] = None
+    server.stop()
