@@ -220,3 +220,20 @@ def test_a_firm_user_cannot_open_technician_or_admin_pages(client, auth, ctx):
     assert client.get("/tech").status_code == 403
     assert client.get("/admin").status_code == 403
     assert client.get("/profile").status_code == 403
+
+
+def test_dashboards_show_profile_completeness_team_and_platform_counts(client, auth, ctx):
+    owner = factories.firm_user()
+    factories.firm_user(Role.DISPATCHER, firm=owner.firm)
+    tech = factories.technician()
+    admin = factories.admin()
+    auth.login(tech.email, factories.PASSWORD)
+    assert "Your profile is 50% complete" in client.get("/tech").get_data(as_text=True)
+    auth.logout()
+    auth.login(owner.email, factories.PASSWORD)
+    body = client.get("/firm").get_data(as_text=True)
+    assert '<span class="stat-value">2</span><span class="stat-label">team members' in body
+    auth.logout()
+    auth.login(admin.email, factories.PASSWORD)
+    body = client.get("/admin").get_data(as_text=True)
+    assert '<span class="stat-value">1</span><span class="stat-label">active technicians' in body

@@ -7,8 +7,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from ..api import register_api
     from ..extensions import login_manager
-    from ..ui import register_nav
-    from . import api, services, views
+    from ..ui import register_nav, register_panel
+    from . import api, panels, services, views
 
     login_manager.user_loader(services.load_session_user)
     login_manager.login_view = "accounts.login"
@@ -22,3 +22,9 @@ def init_app(app: Flask) -> None:
     register_nav(app, "technician", "Home", "dashboards.technician", order=0)
     register_nav(app, "technician", "Profile", "accounts.profile", order=80)
     register_nav(app, "admin", "Home", "dashboards.admin", order=0)
+
+    register_panel(app, "technician", "accounts/_panel_technician_profile.html",
+                   panels.technician_profile, order=90)
+    register_panel(app, "firm", "accounts/_panel_firm_team.html", panels.firm_team, order=90)
+    register_panel(app, "admin", "accounts/_panel_platform.html", panels.platform_counts,
+                   order=10)
