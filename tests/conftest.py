@@ -12,6 +12,7 @@ from sqlalchemy import text
 from marketplace import clock, create_app
 from marketplace.extensions import db, limiter
 from tests import services
+from tests.browser import browser, live_server  # noqa: F401  (fixtures, defined once)
 
 OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 BACKENDS_RAN: set[str] = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.browser import PHONE, browser, live_server, login, screenshot  # noqa: F401
+from tests.browser import PHONE, login, screenshot
 
 pytestmark = pytest.mark.browser
 
