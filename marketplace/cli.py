@@ -21,6 +21,7 @@ def seed_demo(force: bool) -> None:
         click.echo("Database already has data; leaving it alone.")
         return
     rng = random.Random(20261123)
+    current_app.config["MAIL_SUPPRESS"] = True  # demo people get no email
     world: dict = {}
     for stage in STAGES:
         try:

@@ -17,6 +17,8 @@ class Mail:
 
 
 def send(mail: Mail) -> None:
+    if current_app.config.get("MAIL_SUPPRESS"):
+        return
     url = current_app.config.get("SMTP_URL")
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
