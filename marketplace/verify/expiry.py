@@ -1,0 +1,179 @@
+"""The daily sweep: reminders before expiry, expiry itself, suspension when nothing is left.
+
+Set-based throughout: one INSERT ... SELECT per reminder horizon, one conditional
+UPDATE ... RETURNING for expiry. A second run (or a concurrent one on
+PostgreSQL, which blocks on the same rows and then finds them already
+changed) does nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import audit, clock, signals
+from ..accounts.models import TechnicianProfile, TechnicianStatus, User
+from ..accounts.services import set_technician_status
+from ..extensions import db
+from ..integrations import mail
+from ..notifications.models import Notification
+from ..transactions import on_commit
+from ..types import UTCDateTime
+from .models import Credential, CredentialStatus, CredentialType
+from .submissions import SUSPENDED_REASON
+
+REMINDER_DAYS = (30, 7, 1)
+CHUNK = 1000
+
+
+@dataclass
+class SweepResult:
+    on: date
+    reminders: int = 0
+    expired: int = 0
+    suspended: int = 0
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return self.reminders + self.expired + self.suspended
+
+
+def _insert(dialect: str):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
+
+
+def _queue_emails(rows: list[tuple[str, str, str]]) -> None:
+    """One after-commit callback for the whole batch (not one per email)."""
+    if not rows:
+        return
+    app = current_app._get_current_object()
+
+    def _send() -> None:
+        with app.app_context():
+            for to, subject, body in rows:
+                try:
+                    mail.send(mail.Mail(to=to, subject=subject, body=body))
+                except Exception:
+                    app.logger.exception("reminder email failed")
+
+    on_commit(_send)
+
+
+def _send_reminders(on: date) -> int:
+    dialect = db.engine.dialect.name
+    now = clock.now()
+    total = 0
+    for days in REMINDER_DAYS:
+        target = on + timedelta(days=days)
+        when = "tomorrow" if days == 1 else f"in {days} days"
+        key = literal(f"cred-expiry-{days}-") + cast(Credential.id, String)
+        title = literal("Renew your ") + CredentialType.name + literal(f": it expires {when}")
+        body = (literal("Your ") + CredentialType.name + literal(
+            f" expires on {target.isoformat()}. Upload the renewal now so the work that needs "
+            "it is not taken away from you."))
+        source = (select(User.id, literal("credential.expiring"), title, body,
+                         literal("/verify/credentials"), key, literal(now, UTCDateTime))
+                  .select_from(Credential)
+                  .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+                  .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+                  .join(User, User.id == TechnicianProfile.user_id)
+                  .where(Credential.status == CredentialStatus.APPROVED,
+                         Credential.expires_on == target, true()))
+        stmt = (_insert(dialect)
+                .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
+                              "created_at"], source)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(Notification.user_id, Notification.title, Notification.body))
+        inserted = db.session.execute(stmt).all()
+        total += len(inserted)
+        _queue_emails(_with_emails(inserted))
+    return total
+
+
+def _with_emails(rows) -> list[tuple[str, str, str]]:
+    ids = sorted({r[0] for r in rows})
+    emails: dict[int, str] = {}
+    for i in range(0, len(ids), CHUNK):
+        emails.update(db.session.execute(
+            select(User.id, User.email).where(User.id.in_(ids[i:i + CHUNK]))).all())
+    return [(emails[r[0]], r[1], r[2]) for r in rows]
+
+
+def _expire(on: date) -> list[tuple[int, int, int]]:
+    """Approved credentials past their date become expired; returns (id, tech, type)."""
+    return [tuple(r) for r in db.session.execute(
+        update(Credential)
+        .where(Credential.status == CredentialStatus.APPROVED, Credential.expires_on < on)
+        .values(status=CredentialStatus.EXPIRED, updated_at=clock.now())
+        .returning(Credential.id, Credential.technician_id, Credential.credential_type_id)
+        .execution_options(synchronize_session=False)).all()]
+
+
+def _notify_lapsed(on: date, expired: list[tuple[int, int, int]]) -> None:
+    dialect = db.engine.dialect.name
+    names = dict(db.session.execute(select(CredentialType.id, CredentialType.name)).all())
+    tech_ids = sorted({t for _, t, _ in expired})
+    users: dict[int, tuple[int, str]] = {}
+    for i in range(0, len(tech_ids), CHUNK):
+        for tid, uid, email in db.session.execute(
+                select(TechnicianProfile.id, User.id, User.email)
+                .join(User, User.id == TechnicianProfile.user_id)
+                .where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]))):
+            users[tid] = (uid, email)
+    now = clock.now()
+    rows, emails = [], []
+    for cred_id, tech_id, type_id in expired:
+        uid, email = users[tech_id]
+        title = f"Your {names[type_id]} has expired"
+        body = (f"Your {names[type_id]} expired before {on.isoformat()}. You have been removed "
+                "from talent pools and upcoming work that require it, and cannot accept such "
+                "work until a renewal is approved. Upload the renewal to get back.")
+        rows.append({"user_id": uid, "kind": "credential.expired", "title": title, "body": body,
+                     "link": "/verify/credentials", "dedupe_key": f"cred-lapsed-{cred_id}",
+                     "created_at": now})
+        emails.append((email, title, body))
+    for i in range(0, len(rows), CHUNK):
+        db.session.execute(_insert(dialect).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]), rows[i:i + CHUNK])
+    _queue_emails(emails)
+
+
+def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
+    """Technicians among `tech_ids` left with no valid approved credential at all."""
+    valid = exists().where(Credential.technician_id == TechnicianProfile.id,
+                           Credential.status == CredentialStatus.APPROVED,
+                           or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
+    count = 0
+    for i in range(0, len(tech_ids), CHUNK):
+        techs = db.session.scalars(
+            select(TechnicianProfile).where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]),
+                                            TechnicianProfile.status == TechnicianStatus.ACTIVE,
+                                            ~valid)
+            .with_for_update(of=TechnicianProfile)).all()
+        for tech in techs:
+            if set_technician_status(None, tech, TechnicianStatus.SUSPENDED, SUSPENDED_REASON):
+                count += 1
+    return count
+
+
+def run_sweep(on: date | None = None) -> SweepResult:
+    """Reminders, expiry and suspension for day `on`; the caller commits."""
+    on = on or clock.today()
+    result = SweepResult(on=on)
+    result.reminders = _send_reminders(on)
+    expired = _expire(on)
+    result.expired = len(expired)
+    if expired:
+        result.pairs = sorted({(t, ty) for _, t, ty in expired})
+        _notify_lapsed(on, expired)
+        signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
+        result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}))
+    if result.changes:
+        audit.record("verify.sweep", subject_type="system",
+                     after={"on": on, "reminders": result.reminders, "expired": result.expired,
+                            "suspended": result.suspended})
+    return result
