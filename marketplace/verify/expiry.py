@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, exists, literal, or_, select, true, update
+from sqlalchemy import String, cast, exists, literal, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
@@ -26,6 +26,9 @@ from .models import Credential, CredentialStatus, CredentialType
 from .submissions import SUSPENDED_REASON
 
 REMINDER_DAYS = (30, 7, 1)
+# Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
+# reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
+SWEEP_LOCK_ID = 0x5E1F1C
 CHUNK = 1000
 
 
@@ -163,6 +166,8 @@ def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
 def run_sweep(on: date | None = None) -> SweepResult:
     """Reminders, expiry and suspension for day `on`; the caller commits."""
     on = on or clock.today()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
     result = SweepResult(on=on)
     result.reminders = _send_reminders(on)
     expired = _expire(on)
