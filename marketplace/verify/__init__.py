@@ -23,11 +23,13 @@ def sweep_command(on: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from ..api import register_api
     from ..jobs import BEAT_SCHEDULE
     from ..ui import register_nav
-    from . import models, tasks, views  # noqa: F401  (tables, tasks known)
+    from . import api, models, tasks, views  # noqa: F401  (tables, tasks known)
 
     app.register_blueprint(views.bp)
+    register_api(app, api.bp)
     app.cli.add_command(verify_cli)
     BEAT_SCHEDULE["verify-sweep-daily"] = {"task": "marketplace.verify.sweep",
                                            "schedule": 24 * 60 * 60}
