@@ -39,3 +39,5 @@ def init_app(app: Flask) -> None:
     register_nav(app, "admin", "Requirements", "verify.requirement_sets", order=30)
     register_nav(app, "firm", "Technicians", "verify.technician_status", order=40)
     register_nav(app, "firm", "Requirements", "verify.requirement_sets", order=50)
+    register_nav(app, "firm", "Verification", "verify.firm_details", order=85)
+    register_nav(app, "admin", "Firms", "verify.firm_queue", order=15)

@@ -52,3 +52,13 @@ class RequirementSetForm(FlaskForm):
 
 class SweepForm(FlaskForm):
     pass
+
+
+class FirmDetailsForm(FlaskForm):
+    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
+    ein = StringField("EIN (tax id)", validators=[DataRequired(), Length(max=10)],
+                      description="Nine digits, like 12-3456789.")
+    address_line = StringField("Street address", validators=[DataRequired(), Length(max=200)])
+    city = StringField("City", validators=[DataRequired(), Length(max=100)])
+    state = StringField("State", validators=[DataRequired(), Length(max=2)])
+    postal_code = StringField("ZIP code", validators=[DataRequired(), Length(max=10)])

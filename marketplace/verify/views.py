@@ -286,3 +286,49 @@ def delete_requirement_set(set_id: int):
     db.session.commit()
     flash("Requirement set deleted.", "info")
     return redirect(url_for("verify.requirement_sets"))
+
+
+# Firm verification --------------------------------------------------------------
+
+@bp.route("/firm", methods=["GET", "POST"])
+@firm_required()
+def firm_details():
+    from . import firms
+    from .forms import FirmDetailsForm
+    firm = current_user.firm
+    form = FirmDetailsForm(obj=firm)
+    can_edit = current_user.membership.role == Role.OWNER
+    if can_edit and form.validate_on_submit():
+        ok, _ = attempt(form, lambda: firms.submit_firm_details(
+            current_user, legal_name=form.legal_name.data, ein=form.ein.data,
+            address_line=form.address_line.data, city=form.city.data, state=form.state.data,
+            postal_code=form.postal_code.data))
+        if ok:
+            flash("Sent for verification. We check the details within one business day.",
+                  "success")
+            return redirect(url_for("verify.firm_details"))
+    return render_template("verify/firm_details.html", form=form, firm=firm, can_edit=can_edit)
+
+
+@bp.get("/firms")
+@admin_required
+def firm_queue():
+    from . import firms
+    return render_template("verify/firm_queue.html", firms=firms.pending_firms())
+
+
+@bp.route("/firms/<int:firm_id>", methods=["GET", "POST"])
+@admin_required
+def review_firm(firm_id: int):
+    from . import firms
+    firm = firms.access_firm_for_review(current_user, firm_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        approve = request.form.get("decision") == "approve"
+        ok, _ = attempt(form, lambda: firms.review_firm(current_user, firm, approve=approve,
+                                                        reason=form.reason.data))
+        if ok:
+            flash("Firm verified." if approve else "Sent back to the firm with your reason.",
+                  "success")
+            return redirect(url_for("verify.firm_queue"))
+    return render_template("verify/firm_review.html", firm=firm, form=form)

@@ -25,4 +25,5 @@ PARAMS = {
     "credential_id": lambda w: w["credential_a"].id,
     "type_id": lambda w: w["ctype_a"].id,
     "set_id": lambda w: w["rset_a"].id,
+    "firm_id": lambda w: w["firm_a"].id,
 }
