@@ -101,7 +101,8 @@ def main() -> None:
     url = create_postgres_database("bench_verify")
     try:
         from flask_migrate import upgrade
-        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+        # Emails are queued for the worker (as in production), not sent inline.
+        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "CELERY_EAGER": False})
         logging.getLogger("marketplace").setLevel(logging.WARNING)
         app.logger.setLevel(logging.WARNING)
         with app.app_context():

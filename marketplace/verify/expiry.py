@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import String, cast, exists, literal, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
-from ..accounts.models import TechnicianProfile, TechnicianStatus, User
+from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..accounts.services import set_technician_status
 from ..extensions import db
-from ..integrations import mail
 from ..notifications.models import Notification
 from ..transactions import on_commit
 from ..types import UTCDateTime
@@ -30,6 +28,7 @@ REMINDER_DAYS = (30, 7, 1)
 # reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
 SWEEP_LOCK_ID = 0x5E1F1C
 CHUNK = 1000
+EMAIL_BATCH = 500
 
 
 @dataclass
@@ -49,21 +48,18 @@ def _insert(dialect: str):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
 
 
-def _queue_emails(rows: list[tuple[str, str, str]]) -> None:
-    """One after-commit callback for the whole batch (not one per email)."""
-    if not rows:
+def _queue_emails(notification_ids: list[int]) -> None:
+    """Emails go through the job queue after commit, in batches, not inside the sweep."""
+    if not notification_ids:
         return
-    app = current_app._get_current_object()
+    from .tasks import email_notifications
+    ids = list(notification_ids)
 
-    def _send() -> None:
-        with app.app_context():
-            for to, subject, body in rows:
-                try:
-                    mail.send(mail.Mail(to=to, subject=subject, body=body))
-                except Exception:
-                    app.logger.exception("reminder email failed")
+    def _enqueue() -> None:
+        for i in range(0, len(ids), EMAIL_BATCH):
+            email_notifications.delay(ids[i:i + EMAIL_BATCH])
 
-    on_commit(_send)
+    on_commit(_enqueue)
 
 
 def _send_reminders(on: date) -> int:
@@ -78,32 +74,22 @@ def _send_reminders(on: date) -> int:
         body = (literal("Your ") + CredentialType.name + literal(
             f" expires on {target.isoformat()}. Upload the renewal now so the work that needs "
             "it is not taken away from you."))
-        source = (select(User.id, literal("credential.expiring"), title, body,
+        source = (select(TechnicianProfile.user_id, literal("credential.expiring"), title, body,
                          literal("/verify/credentials"), key, literal(now, UTCDateTime))
                   .select_from(Credential)
                   .join(CredentialType, CredentialType.id == Credential.credential_type_id)
                   .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
-                  .join(User, User.id == TechnicianProfile.user_id)
                   .where(Credential.status == CredentialStatus.APPROVED,
                          Credential.expires_on == target, true()))
         stmt = (_insert(dialect)
                 .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
                               "created_at"], source)
                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(Notification.user_id, Notification.title, Notification.body))
-        inserted = db.session.execute(stmt).all()
+                .returning(Notification.id))
+        inserted = list(db.session.scalars(stmt))
         total += len(inserted)
-        _queue_emails(_with_emails(inserted))
+        _queue_emails(inserted)
     return total
-
-
-def _with_emails(rows) -> list[tuple[str, str, str]]:
-    ids = sorted({r[0] for r in rows})
-    emails: dict[int, str] = {}
-    for i in range(0, len(ids), CHUNK):
-        emails.update(db.session.execute(
-            select(User.id, User.email).where(User.id.in_(ids[i:i + CHUNK]))).all())
-    return [(emails[r[0]], r[1], r[2]) for r in rows]
 
 
 def _expire(on: date) -> list[tuple[int, int, int]]:
@@ -120,17 +106,15 @@ def _notify_lapsed(on: date, expired: list[tuple[int, int, int]]) -> None:
     dialect = db.engine.dialect.name
     names = dict(db.session.execute(select(CredentialType.id, CredentialType.name)).all())
     tech_ids = sorted({t for _, t, _ in expired})
-    users: dict[int, tuple[int, str]] = {}
+    users: dict[int, int] = {}
     for i in range(0, len(tech_ids), CHUNK):
-        for tid, uid, email in db.session.execute(
-                select(TechnicianProfile.id, User.id, User.email)
-                .join(User, User.id == TechnicianProfile.user_id)
-                .where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]))):
-            users[tid] = (uid, email)
+        users.update(db.session.execute(
+            select(TechnicianProfile.id, TechnicianProfile.user_id)
+            .where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]))).all())
     now = clock.now()
-    rows, emails = [], []
+    rows = []
     for cred_id, tech_id, type_id in expired:
-        uid, email = users[tech_id]
+        uid = users[tech_id]
         title = f"Your {names[type_id]} has expired"
         body = (f"Your {names[type_id]} expired before {on.isoformat()}. You have been removed "
                 "from talent pools and upcoming work that require it, and cannot accept such "
@@ -138,11 +122,14 @@ def _notify_lapsed(on: date, expired: list[tuple[int, int, int]]) -> None:
         rows.append({"user_id": uid, "kind": "credential.expired", "title": title, "body": body,
                      "link": "/verify/credentials", "dedupe_key": f"cred-lapsed-{cred_id}",
                      "created_at": now})
-        emails.append((email, title, body))
+    table = Notification.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    new_ids: list[int] = []
     for i in range(0, len(rows), CHUNK):
-        db.session.execute(_insert(dialect).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]), rows[i:i + CHUNK])
-    _queue_emails(emails)
+        new_ids += db.session.connection().execute(
+            insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id), rows[i:i + CHUNK]).scalars().all()
+    _queue_emails(new_ids)
 
 
 def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
