@@ -92,44 +92,40 @@ def _send_reminders(on: date) -> int:
     return total
 
 
-def _expire(on: date) -> list[tuple[int, int, int]]:
-    """Approved credentials past their date become expired; returns (id, tech, type)."""
+def _expire(on: date, stamp) -> list[tuple[int, int]]:
+    """Approved credentials past their date become expired; returns (technician, type)."""
     return [tuple(r) for r in db.session.execute(
         update(Credential)
         .where(Credential.status == CredentialStatus.APPROVED, Credential.expires_on < on)
-        .values(status=CredentialStatus.EXPIRED, updated_at=clock.now())
-        .returning(Credential.id, Credential.technician_id, Credential.credential_type_id)
+        .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
+        .returning(Credential.technician_id, Credential.credential_type_id)
         .execution_options(synchronize_session=False)).all()]
 
 
-def _notify_lapsed(on: date, expired: list[tuple[int, int, int]]) -> None:
+def _notify_lapsed(on: date, stamp) -> None:
+    """One notice per credential this run expired (found by the run's own timestamp)."""
     dialect = db.engine.dialect.name
-    names = dict(db.session.execute(select(CredentialType.id, CredentialType.name)).all())
-    tech_ids = sorted({t for _, t, _ in expired})
-    users: dict[int, int] = {}
-    for i in range(0, len(tech_ids), CHUNK):
-        users.update(db.session.execute(
-            select(TechnicianProfile.id, TechnicianProfile.user_id)
-            .where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]))).all())
-    now = clock.now()
-    rows = []
-    for cred_id, tech_id, type_id in expired:
-        uid = users[tech_id]
-        title = f"Your {names[type_id]} has expired"
-        body = (f"Your {names[type_id]} expired before {on.isoformat()}. You have been removed "
-                "from talent pools and upcoming work that require it, and cannot accept such "
-                "work until a renewal is approved. Upload the renewal to get back.")
-        rows.append({"user_id": uid, "kind": "credential.expired", "title": title, "body": body,
-                     "link": "/verify/credentials", "dedupe_key": f"cred-lapsed-{cred_id}",
-                     "created_at": now})
-    table = Notification.__table__
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    new_ids: list[int] = []
-    for i in range(0, len(rows), CHUNK):
-        new_ids += db.session.connection().execute(
-            insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id), rows[i:i + CHUNK]).scalars().all()
-    _queue_emails(new_ids)
+    title = literal("Your ") + CredentialType.name + literal(" has expired")
+    body = (literal("Your ") + CredentialType.name + literal(
+        f" expired before {on.isoformat()}. You have been removed from talent pools and "
+        "upcoming work that require it, and cannot accept such work until a renewal is "
+        "approved. Upload the renewal to get back."))
+    source = (select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
+                     literal("/verify/credentials"),
+                     literal("cred-lapsed-") + cast(Credential.id, String),
+                     literal(stamp, UTCDateTime))
+              .select_from(Credential)
+              .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+              .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+              .where(Credential.status == CredentialStatus.EXPIRED,
+                     Credential.updated_at == literal(stamp, UTCDateTime),
+                     Credential.expires_on < on))
+    stmt = (_insert(dialect)
+            .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
+                          "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Notification.id))
+    _queue_emails(list(db.session.scalars(stmt)))
 
 
 def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
@@ -157,11 +153,12 @@ def run_sweep(on: date | None = None) -> SweepResult:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
     result = SweepResult(on=on)
     result.reminders = _send_reminders(on)
-    expired = _expire(on)
+    stamp = clock.now()
+    expired = _expire(on, stamp)
     result.expired = len(expired)
     if expired:
-        result.pairs = sorted({(t, ty) for _, t, ty in expired})
-        _notify_lapsed(on, expired)
+        result.pairs = sorted(set(expired))
+        _notify_lapsed(on, stamp)
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
         result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}))
     if result.changes:
