@@ -25,8 +25,8 @@ def sweep_command(on: str | None) -> None:
 def init_app(app: Flask) -> None:
     from ..api import register_api
     from ..jobs import BEAT_SCHEDULE
-    from ..ui import register_nav
-    from . import api, models, tasks, views  # noqa: F401  (tables, tasks known)
+    from ..ui import register_nav, register_panel
+    from . import api, models, panels, tasks, views  # noqa: F401  (tables, tasks known)
 
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
@@ -41,3 +41,6 @@ def init_app(app: Flask) -> None:
     register_nav(app, "firm", "Requirements", "verify.requirement_sets", order=50)
     register_nav(app, "firm", "Verification", "verify.firm_details", order=85)
     register_nav(app, "admin", "Firms", "verify.firm_queue", order=15)
+    register_panel(app, "technician", "verify/_panel_technician.html",
+                   panels.technician_credentials, order=20)
+    register_panel(app, "admin", "verify/_panel_review.html", panels.review_counts, order=20)

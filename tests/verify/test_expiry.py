@@ -221,3 +221,24 @@ def test_two_sweeps_in_parallel_on_postgresql_equal_one(app, ctx):
     reminders = _count(Notification, Notification.kind == "credential.expiring")
     assert reminders == sum(r.reminders for r in results) == 20
     assert run_sweep(day).changes == 0
+
+
+def test_reminder_email_is_sent_over_smtp_after_commit(app, insured, smtp_server):
+    tech, t, cred = insured
+    run_sweep(DAY)  # the credential expires in exactly 30 days
+    assert smtp_server.recorder.messages == []  # nothing before commit
+    db.session.commit()
+    (rcpt, content), = smtp_server.recorder.messages
+    assert rcpt == [tech.email] and "expires in 30 days" in content
+
+
+def test_technician_dashboard_shows_the_offboarding_notice(app, insured, client, auth):
+    tech, t, cred = insured
+    day = DAY + timedelta(days=31)
+    _at(day)
+    run_sweep(day)
+    db.session.commit()
+    auth.login(tech.email)
+    page = client.get("/tech").get_data(as_text=True)
+    assert "you were removed from work that requires it" in page
+    assert "All of your credentials have expired" in page
