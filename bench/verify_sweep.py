@@ -11,7 +11,6 @@ floor), then a JSON line.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os

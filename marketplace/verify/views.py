@@ -5,15 +5,17 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from .. import clock
-from ..accounts.access import admin_required, firm_required, login_required, technician_required
+from ..accounts.access import (admin_required, firm_required, login_required,
+                               technician_required)
 from ..accounts.models import Role
-from ..errors import NotFound, PermissionDenied
+from ..errors import PermissionDenied
 from ..extensions import db
 from ..formkit import attempt, cents_or_none
 from ..money import cents_to_decimal, parse_amount
 from . import catalog, compliance, submissions
 from .expiry import run_sweep
-from .forms import CredentialForm, CredentialTypeForm, DecisionForm, InfoForm, RequirementSetForm, SweepForm
+from .forms import (CredentialForm, CredentialTypeForm, DecisionForm, InfoForm, RequirementSetForm,
+                    SweepForm)
 from .models import CredentialStatus
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")

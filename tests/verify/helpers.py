@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from marketplace.accounts.models import AccountKind, User
+from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.verify.models import (Credential, CredentialKind, CredentialStatus,
                                        CredentialType)

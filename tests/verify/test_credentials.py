@@ -7,7 +7,6 @@ from datetime import date, datetime, timezone
 import pytest
 
 from marketplace import clock
-from marketplace.accounts.models import TechnicianStatus
 from marketplace.audit import list_for_subject
 from marketplace.errors import InvalidState, NotFound, ValidationFailed
 from marketplace.extensions import db
