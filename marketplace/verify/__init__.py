@@ -31,8 +31,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     app.cli.add_command(verify_cli)
+    from celery.schedules import crontab
+    # Daily at 02:15 UTC; the sweep is idempotent, so a missed or doubled run is harmless.
     BEAT_SCHEDULE["verify-sweep-daily"] = {"task": "marketplace.verify.sweep",
-                                           "schedule": 24 * 60 * 60}
+                                           "schedule": crontab(minute=15, hour=2)}
     register_nav(app, "technician", "Credentials", "verify.my_credentials", order=30)
     register_nav(app, "admin", "Review", "verify.review_queue", order=10)
     register_nav(app, "admin", "Credential types", "verify.types", order=20)
