@@ -242,3 +242,15 @@ def test_technician_dashboard_shows_the_offboarding_notice(app, insured, client,
     page = client.get("/tech").get_data(as_text=True)
     assert "you were removed from work that requires it" in page
     assert "All of your credentials have expired" in page
+
+
+def test_approval_does_not_lift_a_suspension_an_admin_imposed_for_another_reason(app, insured):
+    from marketplace.accounts.services import set_technician_status
+    tech, t, cred = insured
+    admin = factories.admin()
+    set_technician_status(admin, tech.technician, TechnicianStatus.SUSPENDED, "No-show twice")
+    renewal = submissions.submit_credential(tech, credential_type_id=t.id, coverage_cents=1,
+                                            expires_on=DAY + timedelta(days=400))
+    submissions.approve(admin, renewal)
+    db.session.commit()
+    assert tech.technician.status == TechnicianStatus.SUSPENDED
