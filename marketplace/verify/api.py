@@ -1,0 +1,167 @@
+"""Verify over JSON: the catalog, a technician's credentials, the admin review queue."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, jsonify
+from flask_login import current_user
+
+from .. import clock
+from ..accounts.access import admin_required, technician_required
+from ..api import json_body
+from ..errors import PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..openapi import documented
+from . import catalog, submissions
+from .expiry import run_sweep
+from .models import Credential, CredentialType
+
+bp = Blueprint("verify_api", __name__)
+
+TYPE_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
+    "issuing_body": {"type": "string", "nullable": True},
+    "requires_document": {"type": "boolean"}, "expires": {"type": "boolean"},
+    "default_coverage_cents": {"type": "integer", "nullable": True},
+    "private": {"type": "boolean"}}}
+CREDENTIAL_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "credential_type_id": {"type": "integer"},
+    "type_name": {"type": "string"}, "status": {"type": "string"},
+    "number": {"type": "string", "nullable": True}, "issuer": {"type": "string", "nullable": True},
+    "issued_on": {"type": "string", "format": "date", "nullable": True},
+    "expires_on": {"type": "string", "format": "date", "nullable": True},
+    "coverage_cents": {"type": "integer", "nullable": True},
+    "has_document": {"type": "boolean"},
+    "decision_reason": {"type": "string", "nullable": True},
+    "supersedes_id": {"type": "integer", "nullable": True}}}
+SUBMIT_SCHEMA = {"type": "object", "required": ["credential_type_id"], "properties": {
+    "credential_type_id": {"type": "integer"}, "number": {"type": "string"},
+    "issuer": {"type": "string"}, "issued_on": {"type": "string", "format": "date"},
+    "expires_on": {"type": "string", "format": "date"}, "coverage_cents": {"type": "integer"}}}
+DECISION_SCHEMA = {"type": "object", "required": ["decision"], "properties": {
+    "decision": {"type": "string", "enum": ["approve", "reject", "request_info"]},
+    "reason": {"type": "string"}}}
+
+
+def type_json(t: CredentialType) -> dict:
+    return {"id": t.id, "name": t.name, "kind": t.kind.value, "issuing_body": t.issuing_body,
+            "requires_document": t.requires_document, "expires": t.expires,
+            "default_coverage_cents": t.default_coverage_cents, "private": t.firm_id is not None}
+
+
+def credential_json(c: Credential) -> dict:
+    return {"id": c.id, "credential_type_id": c.credential_type_id,
+            "type_name": c.credential_type.name, "status": c.status.value, "number": c.number,
+            "issuer": c.issuer, "issued_on": c.issued_on.isoformat() if c.issued_on else None,
+            "expires_on": c.expires_on.isoformat() if c.expires_on else None,
+            "coverage_cents": c.coverage_cents, "has_document": c.document_key is not None,
+            "decision_reason": c.decision_reason, "supersedes_id": c.supersedes_id}
+
+
+def _date(data: dict, key: str) -> date | None:
+    raw = data.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValidationFailed.field(key, "Use a date like 2027-01-31.") from None
+
+
+def _int(data: dict, key: str) -> int | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise ValidationFailed.field(key, "Send a whole number.")
+    return raw
+
+
+@bp.get("/credential-types")
+@documented("Credential types you can use", tags=["verify"], errors=(401,),
+            response={"type": "object", "properties": {
+                "data": {"type": "array", "items": TYPE_SCHEMA}}})
+def credential_types():
+    if current_user.is_technician and current_user.technician is not None:
+        types = catalog.submittable_types(current_user.technician.id)
+    elif current_user.is_admin or current_user.is_firm_user:
+        types = catalog.list_types(current_user)
+    else:
+        raise PermissionDenied()
+    return jsonify({"data": [type_json(t) for t in types]})
+
+
+@bp.get("/credentials")
+@technician_required
+@documented("Your credentials (technicians)", tags=["verify"], errors=(401, 403),
+            response={"type": "object", "properties": {
+                "data": {"type": "array", "items": CREDENTIAL_SCHEMA}}})
+def my_credentials():
+    creds = submissions.list_for_technician(current_user.technician)
+    return jsonify({"data": [credential_json(c) for c in creds]})
+
+
+@bp.post("/credentials")
+@technician_required
+@documented("Submit a credential without a document (upload documents on the web page)",
+            tags=["verify"], request=SUBMIT_SCHEMA, response=CREDENTIAL_SCHEMA, status=201,
+            errors=(401, 403, 422))
+def submit():
+    data = json_body()
+    type_id = _int(data, "credential_type_id")
+    if type_id is None:
+        raise ValidationFailed.field("credential_type_id", "Choose a credential type.")
+    cred = submissions.submit_credential(
+        current_user, credential_type_id=type_id, number=data.get("number"),
+        issuer=data.get("issuer"), issued_on=_date(data, "issued_on"),
+        expires_on=_date(data, "expires_on"), coverage_cents=_int(data, "coverage_cents"))
+    db.session.commit()
+    return jsonify(credential_json(cred)), 201
+
+
+@bp.get("/credentials/<int:credential_id>")
+@documented("One of your credentials (or any, for admins)", tags=["verify"],
+            response=CREDENTIAL_SCHEMA)
+def credential(credential_id: int):
+    return jsonify(credential_json(submissions.access_credential(current_user, credential_id)))
+
+
+@bp.get("/review-queue")
+@admin_required
+@documented("Pending submissions, oldest first (admins)", tags=["verify"], errors=(401, 403),
+            response={"type": "object", "properties": {
+                "data": {"type": "array", "items": CREDENTIAL_SCHEMA}}})
+def review_queue():
+    return jsonify({"data": [credential_json(c) for c in submissions.review_queue()]})
+
+
+@bp.post("/credentials/<int:credential_id>/decision")
+@admin_required
+@documented("Approve, reject or ask for more information (admins)", tags=["verify"],
+            request=DECISION_SCHEMA, response=CREDENTIAL_SCHEMA, errors=(401, 403, 404, 409, 422))
+def decide(credential_id: int):
+    cred = submissions.access_credential(current_user, credential_id)
+    data = json_body()
+    decision, reason = data.get("decision"), data.get("reason") or ""
+    if decision == "approve":
+        submissions.approve(current_user, cred)
+    elif decision == "reject":
+        submissions.reject(current_user, cred, reason)
+    elif decision == "request_info":
+        submissions.request_info(current_user, cred, reason)
+    else:
+        raise ValidationFailed.field("decision", "Use approve, reject or request_info.")
+    db.session.commit()
+    return jsonify(credential_json(cred))
+
+
+@bp.post("/verify/sweep")
+@admin_required
+@documented("Run the expiry sweep for today now (admins)", tags=["verify"], errors=(401, 403),
+            response={"type": "object", "properties": {
+                k: {"type": "integer"} for k in ("reminders", "expired", "suspended")}})
+def sweep():
+    result = run_sweep(clock.today())
+    db.session.commit()
+    return jsonify({"reminders": result.reminders, "expired": result.expired,
+                    "suspended": result.suspended})

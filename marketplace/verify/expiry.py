@@ -1,0 +1,168 @@
+"""The daily sweep: reminders before expiry, expiry itself, suspension when nothing is left.
+
+Set-based throughout: one INSERT ... SELECT per reminder horizon, one conditional
+UPDATE ... RETURNING for expiry. A second run (or a concurrent one on
+PostgreSQL, which blocks on the same rows and then finds them already
+changed) does nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import String, cast, exists, literal, or_, select, text, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import audit, clock, signals
+from ..accounts.models import TechnicianProfile, TechnicianStatus
+from ..accounts.services import set_technician_status
+from ..extensions import db
+from ..notifications.models import Notification
+from ..transactions import on_commit
+from ..types import UTCDateTime
+from .models import Credential, CredentialStatus, CredentialType
+from .submissions import SUSPENDED_REASON
+
+REMINDER_DAYS = (30, 7, 1)
+# Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
+# reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
+SWEEP_LOCK_ID = 0x5E1F1C
+CHUNK = 1000
+EMAIL_BATCH = 500
+
+
+@dataclass
+class SweepResult:
+    on: date
+    reminders: int = 0
+    expired: int = 0
+    suspended: int = 0
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return self.reminders + self.expired + self.suspended
+
+
+def _insert(dialect: str):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
+
+
+def _queue_emails(notification_ids: list[int]) -> None:
+    """Emails go through the job queue after commit, in batches, not inside the sweep."""
+    if not notification_ids:
+        return
+    from .tasks import email_notifications
+    ids = list(notification_ids)
+
+    def _enqueue() -> None:
+        for i in range(0, len(ids), EMAIL_BATCH):
+            email_notifications.delay(ids[i:i + EMAIL_BATCH])
+
+    on_commit(_enqueue)
+
+
+def _send_reminders(on: date) -> int:
+    dialect = db.engine.dialect.name
+    now = clock.now()
+    total = 0
+    for days in REMINDER_DAYS:
+        target = on + timedelta(days=days)
+        when = "tomorrow" if days == 1 else f"in {days} days"
+        key = literal(f"cred-expiry-{days}-") + cast(Credential.id, String)
+        title = literal("Renew your ") + CredentialType.name + literal(f": it expires {when}")
+        body = (literal("Your ") + CredentialType.name + literal(
+            f" expires on {target.isoformat()}. Upload the renewal now so the work that needs "
+            "it is not taken away from you."))
+        source = (select(TechnicianProfile.user_id, literal("credential.expiring"), title, body,
+                         literal("/verify/credentials"), key, literal(now, UTCDateTime))
+                  .select_from(Credential)
+                  .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+                  .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+                  .where(Credential.status == CredentialStatus.APPROVED,
+                         Credential.expires_on == target, true()))
+        stmt = (_insert(dialect)
+                .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
+                              "created_at"], source)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(Notification.id))
+        inserted = list(db.session.scalars(stmt))
+        total += len(inserted)
+        _queue_emails(inserted)
+    return total
+
+
+def _expire(on: date, stamp) -> list[tuple[int, int]]:
+    """Approved credentials past their date become expired; returns (technician, type)."""
+    return [tuple(r) for r in db.session.execute(
+        update(Credential)
+        .where(Credential.status == CredentialStatus.APPROVED, Credential.expires_on < on)
+        .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
+        .returning(Credential.technician_id, Credential.credential_type_id)
+        .execution_options(synchronize_session=False)).all()]
+
+
+def _notify_lapsed(on: date, stamp) -> None:
+    """One notice per credential this run expired (found by the run's own timestamp)."""
+    dialect = db.engine.dialect.name
+    title = literal("Your ") + CredentialType.name + literal(" has expired")
+    body = (literal("Your ") + CredentialType.name + literal(
+        f" expired before {on.isoformat()}. You have been removed from talent pools and "
+        "upcoming work that require it, and cannot accept such work until a renewal is "
+        "approved. Upload the renewal to get back."))
+    source = (select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
+                     literal("/verify/credentials"),
+                     literal("cred-lapsed-") + cast(Credential.id, String),
+                     literal(stamp, UTCDateTime))
+              .select_from(Credential)
+              .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+              .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+              .where(Credential.status == CredentialStatus.EXPIRED,
+                     Credential.updated_at == literal(stamp, UTCDateTime),
+                     Credential.expires_on < on))
+    stmt = (_insert(dialect)
+            .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
+                          "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Notification.id))
+    _queue_emails(list(db.session.scalars(stmt)))
+
+
+def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
+    """Technicians among `tech_ids` left with no valid approved credential at all."""
+    valid = exists().where(Credential.technician_id == TechnicianProfile.id,
+                           Credential.status == CredentialStatus.APPROVED,
+                           or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
+    count = 0
+    for i in range(0, len(tech_ids), CHUNK):
+        techs = db.session.scalars(
+            select(TechnicianProfile).where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]),
+                                            TechnicianProfile.status == TechnicianStatus.ACTIVE,
+                                            ~valid)
+            .with_for_update(of=TechnicianProfile)).all()
+        for tech in techs:
+            if set_technician_status(None, tech, TechnicianStatus.SUSPENDED, SUSPENDED_REASON):
+                count += 1
+    return count
+
+
+def run_sweep(on: date | None = None) -> SweepResult:
+    """Reminders, expiry and suspension for day `on`; the caller commits."""
+    on = on or clock.today()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
+    result = SweepResult(on=on)
+    result.reminders = _send_reminders(on)
+    stamp = clock.now()
+    expired = _expire(on, stamp)
+    result.expired = len(expired)
+    if expired:
+        result.pairs = sorted(set(expired))
+        _notify_lapsed(on, stamp)
+        signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
+        result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}))
+    if result.changes:
+        audit.record("verify.sweep", subject_type="system",
+                     after={"on": on, "reminders": result.reminders, "expired": result.expired,
+                            "suspended": result.suspended})
+    return result

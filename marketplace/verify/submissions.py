@@ -1,0 +1,251 @@
+"""Technicians submit credentials; admins review them; who may see which document."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from .. import audit, clock, signals
+from ..accounts.models import TechnicianProfile, TechnicianStatus, User
+from ..accounts.services import set_technician_status
+from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..integrations import storage
+from ..notifications.services import notify
+from .models import Credential, CredentialKind, CredentialStatus, CredentialType
+
+# The status reason the sweep writes when it suspends; approval lifts only this one.
+SUSPENDED_REASON = "All of your credentials have expired. Upload a renewal to be reinstated."
+OPEN = (CredentialStatus.PENDING, CredentialStatus.NEEDS_INFO)
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _check_upload(upload: Upload) -> str:
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    if len(upload.data) > limit:
+        raise ValidationFailed.field(
+            "document", f"The file is too large: the limit is {limit // (1024 * 1024)} MB.")
+    if not upload.data:
+        raise ValidationFailed.field("document", "The file is empty.")
+    mime = storage.sniff(upload.data)
+    if mime is None:
+        raise ValidationFailed.field(
+            "document", "Only PDF, JPEG or PNG files are accepted, and this file is not one "
+                        "of those, whatever its name says.")
+    return mime
+
+
+def _validate(ctype: CredentialType, *, issued_on: date | None, expires_on: date | None,
+              coverage_cents: int | None, upload: Upload | None, has_document: bool) -> None:
+    if ctype.expires and expires_on is None:
+        raise ValidationFailed.field("expires_on", f"{ctype.name} expires: give the expiry date.")
+    if expires_on is not None and expires_on < clock.today():
+        raise ValidationFailed.field("expires_on", "That date has passed: submit a current one.")
+    if issued_on and expires_on and expires_on <= issued_on:
+        raise ValidationFailed.field("expires_on", "The expiry date must be after the issue date.")
+    if issued_on and issued_on > clock.today():
+        raise ValidationFailed.field("issued_on", "The issue date cannot be in the future.")
+    if ctype.kind == CredentialKind.INSURANCE and coverage_cents is None:
+        raise ValidationFailed.field("coverage", "Give the coverage amount on the policy.")
+    if coverage_cents is not None and coverage_cents < 0:
+        raise ValidationFailed.field("coverage", "Coverage cannot be negative.")
+    if ctype.requires_document and upload is None and not has_document:
+        raise ValidationFailed.field("document", f"{ctype.name} needs a document: attach a "
+                                                 "PDF or a photo.")
+
+
+def submit_credential(user: User, *, credential_type_id: int, number: str | None = None,
+                      issuer: str | None = None, issued_on: date | None = None,
+                      expires_on: date | None = None, coverage_cents: int | None = None,
+                      upload: Upload | None = None) -> Credential:
+    """A new submission (or renewal) waiting for review."""
+    if not user.is_technician or user.technician is None:
+        raise PermissionDenied("Only technicians submit credentials.")
+    from .catalog import submittable_types
+    ctype = db.session.get(CredentialType, credential_type_id)
+    if ctype is None or ctype not in submittable_types(user.technician.id):
+        raise ValidationFailed.field("credential_type_id", "Choose a credential type.")
+    _validate(ctype, issued_on=issued_on, expires_on=expires_on, coverage_cents=coverage_cents,
+              upload=upload, has_document=False)
+    tech = user.technician
+    current = db.session.scalar(
+        select(Credential).where(Credential.technician_id == tech.id,
+                                 Credential.credential_type_id == ctype.id,
+                                 Credential.status.in_([CredentialStatus.APPROVED,
+                                                        CredentialStatus.EXPIRED]))
+        .order_by(Credential.expires_on.desc().nulls_first(), Credential.id.desc()).limit(1))
+    cred = Credential(technician_id=tech.id, credential_type_id=ctype.id,
+                      number=(number or "").strip() or None, issuer=(issuer or "").strip() or None,
+                      issued_on=issued_on, expires_on=expires_on if ctype.expires else None,
+                      coverage_cents=coverage_cents, status=CredentialStatus.PENDING,
+                      supersedes_id=current.id if current else None)
+    if upload is not None:
+        cred.document_mime = _check_upload(upload)
+        cred.document_name = (upload.filename or "document")[-200:]
+        cred.document_key = storage.save(upload.data)
+    db.session.add(cred)
+    db.session.flush()
+    audit.record("credential.submitted", cred, actor=user,
+                 after={"type": ctype.name, "expires_on": expires_on,
+                        "renewal_of": cred.supersedes_id})
+    return cred
+
+
+def respond_to_request(user: User, cred: Credential, *, number: str | None,
+                       issuer: str | None, issued_on: date | None, expires_on: date | None,
+                       coverage_cents: int | None, upload: Upload | None) -> Credential:
+    """The technician answers "more information needed": the submission goes back in line."""
+    if cred.technician.user_id != user.id:
+        raise NotFound()
+    if cred.status != CredentialStatus.NEEDS_INFO:
+        raise InvalidState("Only a submission waiting for more information can be changed.")
+    _validate(cred.credential_type, issued_on=issued_on, expires_on=expires_on,
+              coverage_cents=coverage_cents, upload=upload,
+              has_document=cred.document_key is not None)
+    cred.number, cred.issuer = (number or "").strip() or None, (issuer or "").strip() or None
+    cred.issued_on, cred.coverage_cents = issued_on, coverage_cents
+    cred.expires_on = expires_on if cred.credential_type.expires else None
+    if upload is not None:
+        cred.document_mime = _check_upload(upload)
+        cred.document_name = (upload.filename or "document")[-200:]
+        cred.document_key = storage.save(upload.data)
+    cred.status = CredentialStatus.PENDING
+    cred.submitted_at = clock.now()
+    audit.record("credential.resubmitted", cred, actor=user)
+    return cred
+
+
+# Review ----------------------------------------------------------------------
+
+def _decide(admin: User, cred: Credential, status: CredentialStatus, reason: str | None) -> None:
+    if not admin.is_admin:
+        raise PermissionDenied("Only platform admins review credentials.")
+    # Conditional UPDATE: two admins deciding at once cannot both win.
+    changed = db.session.execute(
+        update(Credential).where(Credential.id == cred.id, Credential.status.in_(OPEN))
+        .values(status=status, decision_reason=reason, reviewed_by_id=admin.id,
+                reviewed_at=clock.now(), updated_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise InvalidState("This submission has already been decided.")
+    before = cred.status
+    db.session.refresh(cred)
+    audit.record(f"credential.{status.value}", cred, actor=admin,
+                 before={"status": before}, after={"status": status, "reason": reason})
+
+
+def approve(admin: User, cred: Credential) -> Credential:
+    _decide(admin, cred, CredentialStatus.APPROVED, None)
+    # The renewal replaces every earlier approved or expired credential of the type.
+    db.session.execute(
+        update(Credential).where(Credential.technician_id == cred.technician_id,
+                                 Credential.credential_type_id == cred.credential_type_id,
+                                 Credential.id != cred.id,
+                                 Credential.status.in_([CredentialStatus.APPROVED,
+                                                        CredentialStatus.EXPIRED]))
+        .values(status=CredentialStatus.SUPERSEDED, updated_at=clock.now())
+        .execution_options(synchronize_session=False))
+    tech = cred.technician
+    name = cred.credential_type.name
+    notify(tech.user, "credential.approved", f"{name} approved",
+           f"Your {name} was approved" + (f" and is valid through {cred.expires_on.isoformat()}."
+                                          if cred.expires_on else "."),
+           link="/verify/credentials")
+    if tech.status == TechnicianStatus.SUSPENDED and tech.status_reason == SUSPENDED_REASON \
+            and (cred.expires_on is None or cred.expires_on >= clock.today()):
+        set_technician_status(admin, tech, TechnicianStatus.ACTIVE, None)
+        notify(tech.user, "technician.reinstated", "You are reinstated",
+               "A renewed credential was approved, so you can take work again.",
+               link="/verify/credentials")
+    signals.credential_approved.send(None, technician_id=tech.id,
+                                     credential_type_id=cred.credential_type_id)
+    return cred
+
+
+def reject(admin: User, cred: Credential, reason: str) -> Credential:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.field("reason", "Tell the technician why it was rejected.")
+    _decide(admin, cred, CredentialStatus.REJECTED, reason)
+    name = cred.credential_type.name
+    notify(cred.technician.user, "credential.rejected", f"{name} was not accepted",
+           f"Reason: {reason}\nYou can submit it again with the problem fixed.",
+           link="/verify/credentials")
+    return cred
+
+
+def request_info(admin: User, cred: Credential, reason: str) -> Credential:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.field("reason", "Say what information is needed.")
+    _decide(admin, cred, CredentialStatus.NEEDS_INFO, reason)
+    name = cred.credential_type.name
+    notify(cred.technician.user, "credential.needs_info", f"More information needed: {name}",
+           reason, link=f"/verify/credentials/{cred.id}")
+    return cred
+
+
+def review_queue(limit: int = 200) -> list[Credential]:
+    """Pending submissions, oldest first."""
+    return list(db.session.scalars(
+        select(Credential).where(Credential.status == CredentialStatus.PENDING)
+        .order_by(Credential.submitted_at, Credential.id).limit(limit)))
+
+
+def list_for_technician(tech: TechnicianProfile, *, for_firm: bool = False) -> list[Credential]:
+    """A technician's credentials, newest first; firms never see rejected ones."""
+    stmt = select(Credential).where(Credential.technician_id == tech.id)
+    if for_firm:
+        stmt = stmt.where(Credential.status.in_([CredentialStatus.APPROVED,
+                                                 CredentialStatus.EXPIRED,
+                                                 CredentialStatus.PENDING]))
+    return list(db.session.scalars(stmt.order_by(Credential.submitted_at.desc(),
+                                                 Credential.id.desc())))
+
+
+# Who may see what ------------------------------------------------------------
+
+def access_credential(user: User, credential_id: int) -> Credential:
+    """The owner technician or an admin; everyone else gets NotFound."""
+    cred = db.session.get(Credential, credential_id)
+    if cred is None:
+        raise NotFound()
+    if user.is_admin or (user.is_technician and user.technician is not None
+                         and cred.technician_id == user.technician.id):
+        return cred
+    raise NotFound()
+
+
+def can_see_document(user: User, cred: Credential) -> bool:
+    if cred.document_key is None:
+        return False
+    if user.is_admin:
+        return True
+    if user.is_technician and user.technician is not None:
+        return cred.technician_id == user.technician.id
+    if user.is_firm_user:
+        return cred.status == CredentialStatus.APPROVED
+    return False
+
+
+def read_document(user: User, cred: Credential) -> tuple[bytes, str, str]:
+    if not can_see_document(user, cred):
+        raise NotFound()
+    return storage.load(cred.document_key), cred.document_mime, cred.document_name or "document"
+
+
+def access_technician_for_firm(user: User, technician_id: int) -> TechnicianProfile:
+    """Firms may look at any technician's credential status (not decide it)."""
+    if not (user.is_firm_user or user.is_admin):
+        raise NotFound()
+    tech = db.session.get(TechnicianProfile, technician_id)
+    if tech is None:
+        raise NotFound()
+    return tech

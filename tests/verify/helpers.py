@@ -1,0 +1,32 @@
+"""Small files and builders shared by the verify tests."""
+from __future__ import annotations
+
+from datetime import date
+
+from marketplace.accounts.models import User
+from marketplace.extensions import db
+from marketplace.verify.models import (Credential, CredentialKind, CredentialStatus,
+                                       CredentialType)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+
+
+def ctype(name: str = "General liability insurance", kind=CredentialKind.INSURANCE,
+          expires: bool = True, requires_document: bool = False, firm_id=None) -> CredentialType:
+    t = CredentialType(name=name, kind=kind, expires=expires,
+                       requires_document=requires_document, firm_id=firm_id)
+    db.session.add(t)
+    db.session.commit()
+    return t
+
+
+def approved(tech_user: User, t: CredentialType, expires_on: date | None,
+             coverage_cents: int | None = 100_000_000) -> Credential:
+    c = Credential(technician_id=tech_user.technician.id, credential_type_id=t.id,
+                   expires_on=expires_on, coverage_cents=coverage_cents,
+                   status=CredentialStatus.APPROVED)
+    db.session.add(c)
+    db.session.commit()
+    return c
