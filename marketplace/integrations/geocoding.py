@@ -100,12 +100,15 @@ def gazetteer(query: str) -> Location | None:
     return None
 
 
-def _nominatim(query: str, user_agent: str, timeout: float = 5.0) -> Location | None:
+def _nominatim(query: str, user_agent: str, timeout: float = 5.0,
+               domain: str | None = None, scheme: str | None = None,
+               min_delay: float = 1.0) -> Location | None:
     from geopy.extra.rate_limiter import RateLimiter
     from geopy.geocoders import Nominatim
 
-    geocoder = Nominatim(user_agent=user_agent, timeout=timeout)
-    geocode = RateLimiter(geocoder.geocode, min_delay_seconds=1.0, max_retries=1,
+    kwargs = {"domain": domain, "scheme": scheme} if domain else {}
+    geocoder = Nominatim(user_agent=user_agent, timeout=timeout, **kwargs)
+    geocode = RateLimiter(geocoder.geocode, min_delay_seconds=min_delay, max_retries=1,
                           swallow_exceptions=True)
     result = geocode(query, country_codes="us")
     if result is None:
@@ -153,7 +156,10 @@ def geocode(query: str, *, field: str = "address") -> Location:
         return Location(cached.lat, cached.lon, cached.timezone, cached.label, "cache")
     agent = current_app.config.get("GEOCODER_USER_AGENT")
     if agent:
-        found = _nominatim(query, agent, current_app.config.get("GEOCODER_TIMEOUT", 5.0))
+        cfg = current_app.config
+        found = _nominatim(query, agent, cfg.get("GEOCODER_TIMEOUT", 5.0),
+                           cfg.get("GEOCODER_DOMAIN"), cfg.get("GEOCODER_SCHEME", "https"),
+                           cfg.get("GEOCODER_MIN_DELAY", 1.0))
         if found and _valid(found.lat, found.lon):
             db.session.add(GeocodeCache(query=key, lat=found.lat, lon=found.lon,
                                         timezone=found.timezone, label=found.label,
