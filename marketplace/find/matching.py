@@ -30,7 +30,7 @@ from ..accounts.models import TechnicianProfile, TechnicianSkill, TechnicianStat
 from .. import clock
 from ..extensions import db
 from ..verify import compliance
-from .models import BOOKED_STATES, Assignment, FirmBlock, MatchIndexRow
+from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock, MatchIndexRow
 
 # The one distance definition: haversine on a sphere of the mean Earth radius (IUGG).
 EARTH_RADIUS_KM = 6371.0088
@@ -264,3 +264,48 @@ def match_brute_force(query: MatchQuery | Assignment, k: int = 50,
             near[profile.id] = d
     bad = _excluded(query, list(near))
     return _rank(query, {t: d for t, d in near.items() if t not in bad})[:k]
+
+
+# --- the technician's work feed ---------------------------------------------------
+
+@dataclass
+class FeedItem:
+    assignment: Assignment
+    distance_km: float
+
+    @property
+    def explanation(self) -> str:
+        n = len(self.assignment.skills)
+        return f"{self.distance_km:.1f} km, {n} of {n} skills"
+
+
+def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
+    """Open published assignments the technician qualifies for, nearest first.
+
+    The same rules as match_technicians, seen from the technician's side: every
+    candidate assignment is checked with the same distance, skill and exclusion
+    filters (`_excluded`) as a match query for that assignment.
+    """
+    if not _matchable(profile):
+        return []
+    reach = float(profile.travel_radius_km)
+    dlat = reach / 111.0
+    dlon = reach / (111.0 * max(0.05, math.cos(math.radians(profile.lat))))
+    candidates = db.session.scalars(select(Assignment).where(
+        Assignment.status == AssignmentStatus.PUBLISHED, Assignment.starts_at > clock.now(),
+        Assignment.lat.between(profile.lat - dlat, profile.lat + dlat),
+        Assignment.lon.between(profile.lon - dlon, profile.lon + dlon))).all()
+    have = dict(db.session.execute(select(TechnicianSkill.skill_id, TechnicianSkill.level).where(
+        TechnicianSkill.technician_id == profile.id)).all())
+    items = []
+    for a in candidates:
+        d = haversine_km(a.lat, a.lon, profile.lat, profile.lon)
+        if d > reach or d > a.radius_km:
+            continue
+        if any(have.get(s.skill_id, 0) < s.min_level for s in a.skills):
+            continue
+        if profile.id in _excluded(MatchQuery.of(a), [profile.id]):
+            continue
+        items.append(FeedItem(a, d))
+    items.sort(key=lambda i: (i.distance_km, i.assignment.starts_at, i.assignment.id))
+    return items[:limit]
