@@ -34,13 +34,21 @@ from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock, Matc
 
 # The one distance definition: haversine on a sphere of the mean Earth radius (IUGG).
 EARTH_RADIUS_KM = 6371.0088
-H3_RES = 5
+H3_RES = 6
 ANY_SKILL = 0
 # Smallest hexagon edge at H3_RES over the continental US, with a safety margin
-# (H3 cells vary in size; the average edge at res 5 is ~9.85 km).
+# (H3 cells vary in size; the average edge at res 6 is ~3.7 km).
 _EDGE_MIN_KM = 0.7 * h3.average_hexagon_edge_length(H3_RES, "km")
-# Radii searched in turn (fractions of the assignment radius).
-_STEPS = (0.25, 0.5, 1.0)
+# Radii searched in turn: doubling from _FIRST_STEP_KM up to the assignment radius.
+_FIRST_STEP_KM = 6.0
+
+
+def _radii(radius_km: float) -> list[float]:
+    steps, r = [], _FIRST_STEP_KM
+    while r < radius_km:
+        steps.append(r)
+        r *= 2
+    return steps + [float(radius_km)]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -203,7 +211,12 @@ def _skill_condition(skills: dict[int, int]):
 
 
 def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> list[Match]:
-    """The top-k qualified technicians for `query`, read from the match index."""
+    """The top-k qualified technicians for `query`, read from the match index.
+
+    Each step reads only the cells not read before. Candidates are checked for
+    blocks, bookings and compliance lazily, nearest first and in batches, so a
+    query in a dense metro checks about k technicians, not thousands.
+    """
     skip = set(exclude_ids)
     centre = h3.latlng_to_cell(query.lat, query.lon, H3_RES)
     cols = (MatchIndexRow.technician_id, MatchIndexRow.lat, MatchIndexRow.lon,
@@ -211,9 +224,10 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
     cond = _skill_condition(query.skills)
     n_skills = len(query.skills)
     seen_cells: set[str] = set()
-    found: dict[int, float] = {}
-    for step in _STEPS:
-        covered = query.radius_km * step
+    unchecked: list[tuple[float, int]] = []
+    ok: list[tuple[float, int]] = []
+    batch = max(k, 32)
+    for covered in _radii(query.radius_km):
         cells = set(h3.grid_disk(centre, _disk_k(covered))) - seen_cells
         seen_cells |= cells
         if cells:
@@ -221,19 +235,20 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
                                        cond)
             if n_skills > 1:
                 stmt = stmt.group_by(*cols).having(func.count() == n_skills)
-            near: dict[int, float] = {}
             for tid, lat, lon, travel in db.session.execute(stmt):
                 if tid in skip:
                     continue
                 d = haversine_km(query.lat, query.lon, lat, lon)
                 if d <= query.radius_km and d <= travel:
-                    near[tid] = d
-            bad = _excluded(query, list(near))
-            found.update((tid, d) for tid, d in near.items() if tid not in bad)
-        best = sorted(found.values())
-        if len(best) >= k and best[k - 1] <= covered:
+                    unchecked.append((d, tid))
+            unchecked.sort(reverse=True)   # nearest at the end: pop() is cheap
+        while unchecked and sum(1 for d, _ in ok if d <= covered) < k:
+            chunk = [unchecked.pop() for _ in range(min(batch, len(unchecked)))]
+            bad = _excluded(query, [tid for _, tid in chunk])
+            ok.extend((d, tid) for d, tid in chunk if tid not in bad)
+        if sum(1 for d, _ in ok if d <= covered) >= k:
             break
-    return _rank(query, found)[:k]
+    return _rank(query, {tid: d for d, tid in ok})[:k]
 
 
 def match_technicians(assignment: Assignment, k: int = 50,
