@@ -6,5 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (tables known to migrations)
-    from . import subscribers
+    from ..api import register_api
+    from . import api, subscribers
     subscribers.connect()
+    register_api(app, api.bp)
