@@ -40,12 +40,12 @@ ANY_SKILL = 0
 # (H3 cells vary in size; the average edge at res 6 is ~3.7 km).
 _EDGE_MIN_KM = 0.7 * h3.average_hexagon_edge_length(H3_RES, "km")
 # Radii searched in turn: doubling from _FIRST_STEP_KM up to the assignment radius.
-_FIRST_STEP_KM = 6.0
+_FIRST_STEP_KM = 10.0
 
 
 def _radii(radius_km: float) -> list[float]:
     steps, r = [], _FIRST_STEP_KM
-    while r < radius_km:
+    while r * 1.5 < radius_km:
         steps.append(r)
         r *= 2
     return steps + [float(radius_km)]
@@ -203,6 +203,13 @@ def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
 
 # --- the engine --------------------------------------------------------------------
 
+def _skill_sql(skills: dict[int, int]) -> str:
+    if not skills:
+        return f"skill_id = {ANY_SKILL}"
+    return " OR ".join(f"(skill_id = {int(sid)} AND level >= {int(level)})"
+                       for sid, level in skills.items())
+
+
 def _skill_condition(skills: dict[int, int]):
     if not skills:
         return MatchIndexRow.skill_id == ANY_SKILL
@@ -219,10 +226,9 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
     """
     skip = set(exclude_ids)
     centre = h3.latlng_to_cell(query.lat, query.lon, H3_RES)
-    cols = (MatchIndexRow.technician_id, MatchIndexRow.lat, MatchIndexRow.lon,
-            MatchIndexRow.travel_radius_km)
-    cond = _skill_condition(query.skills)
+    sql_skills = _skill_sql(query.skills)
     n_skills = len(query.skills)
+    conn = db.session.connection()
     seen_cells: set[str] = set()
     unchecked: list[tuple[float, int]] = []
     ok: list[tuple[float, int]] = []
@@ -231,11 +237,15 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
         cells = set(h3.grid_disk(centre, _disk_k(covered))) - seen_cells
         seen_cells |= cells
         if cells:
-            stmt = select(*cols).where(MatchIndexRow.cell.in_([h3.str_to_int(c) for c in cells]),
-                                       cond)
+            # Every value is an int we computed, so inlining is safe, and it spares
+            # building and compiling an expression per query (the hot path).
+            cell_list = ",".join(str(h3.str_to_int(c)) for c in cells)
+            stmt = ("SELECT technician_id, lat, lon, travel_radius_km FROM match_index "
+                    f"WHERE cell IN ({cell_list}) AND ({sql_skills})")
             if n_skills > 1:
-                stmt = stmt.group_by(*cols).having(func.count() == n_skills)
-            for tid, lat, lon, travel in db.session.execute(stmt):
+                stmt += (" GROUP BY technician_id, lat, lon, travel_radius_km "
+                         f"HAVING count(*) = {n_skills}")
+            for tid, lat, lon, travel in conn.exec_driver_sql(stmt):
                 if tid in skip:
                     continue
                 d = haversine_km(query.lat, query.lon, lat, lon)
