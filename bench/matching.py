@@ -231,8 +231,9 @@ def run_backend(name: str, url: str, data: dict, qs: list, ref: Reference) -> di
             got = [m.technician_id for m in search(q, K)]
             times.append((time.perf_counter() - t) * 1000)
             want = ref.brute(lat, lon, skills)
-            hits += len(set(got) & set(want)) if len(got) == len(want) else \
-                min(len(set(got) & set(want)), len(want)) - abs(len(got) - len(want))
+            # Recall: the share of the true top-k the engine returned (extra or
+            # wrong answers also count against it, since the list is capped at k).
+            hits += len(set(got) & set(want)) - max(0, len(got) - len(want))
             total += len(want)
         updates = []
         rng = np.random.default_rng(7)

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 import h3
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill, TechnicianStatus, User
 from .. import clock
@@ -210,11 +210,16 @@ def _skill_sql(skills: dict[int, int]) -> str:
                        for sid, level in skills.items())
 
 
-def _skill_condition(skills: dict[int, int]):
-    if not skills:
-        return MatchIndexRow.skill_id == ANY_SKILL
-    return or_(*(and_(MatchIndexRow.skill_id == sid, MatchIndexRow.level >= level)
-                 for sid, level in skills.items()))
+def _settled(ok: list[tuple[float, int]], unchecked: list[tuple[float, int]],
+             covered: float, k: int) -> bool:
+    """k qualified technicians are nearer than anyone not yet checked or not yet read.
+
+    Unread technicians are beyond `covered`; unchecked ones are no nearer than
+    the nearest of them (the list's last item). Ties count as not settled.
+    """
+    bound = min(covered, unchecked[-1][0]) if unchecked else covered
+    return sum(1 for d, _ in ok if d < bound) >= k or (
+        not unchecked and sum(1 for d, _ in ok if d <= covered) >= k)
 
 
 def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> list[Match]:
@@ -252,11 +257,11 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
                 if d <= query.radius_km and d <= travel:
                     unchecked.append((d, tid))
             unchecked.sort(reverse=True)   # nearest at the end: pop() is cheap
-        while unchecked and sum(1 for d, _ in ok if d <= covered) < k:
+        while unchecked and not _settled(ok, unchecked, covered, k):
             chunk = [unchecked.pop() for _ in range(min(batch, len(unchecked)))]
             bad = _excluded(query, [tid for _, tid in chunk])
             ok.extend((d, tid) for d, tid in chunk if tid not in bad)
-        if sum(1 for d, _ in ok if d <= covered) >= k:
+        if _settled(ok, unchecked, covered, k):
             break
     return _rank(query, {tid: d for d, tid in ok})[:k]
 
