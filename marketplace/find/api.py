@@ -1,0 +1,253 @@
+"""Find over JSON: assignments, templates, pools, matches and the work feed."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.access import firm_required, technician_required
+from ..api import json_body
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..openapi import documented
+from ..pagination import page_args, paginate
+from . import assignments as svc
+from . import pools
+from .access import access_assignment, access_pool, access_public_pool, access_template
+from .matching import feed_for, match_technicians
+from .models import PoolMember
+from .serialize import assignment_json, member_json, pool_json, template_json
+
+bp = Blueprint("find_api", __name__)
+
+OBJ = {"type": "object"}
+ASSIGNMENT_IN = {"type": "object", "properties": {
+    "title": {"type": "string"}, "description": {"type": "string"},
+    "address": {"type": "string", "example": "2500 Victory Ave, Dallas, TX 75219"},
+    "skills": {"type": "object", "additionalProperties": {"type": "integer"},
+               "description": "skill id -> minimum level 1-4"},
+    "requirement_set_id": {"type": "integer", "nullable": True},
+    "radius_km": {"type": "integer"}, "schedule_kind": {"enum": ["window", "flexible"]},
+    "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string"},
+    "start_time": {"type": "string", "example": "09:00"}, "end_time": {"type": "string"},
+    "pricing": {"enum": ["fixed", "hourly", "blended"]}, "rate": {"type": "string"},
+    "hourly_rate": {"type": "string"}, "max_hours": {"type": "number"},
+    "fixed_hours": {"type": "number"}, "payment_terms_days": {"type": "integer"},
+    "checklist": {"type": "array", "items": {"type": "string"}},
+    "publish": {"type": "boolean"}}}
+ID_PARAM = [{"name": "q", "in": "query", "schema": {"type": "string"}},
+            {"name": "status", "in": "query", "schema": {"type": "string"}}]
+
+
+@bp.get("/assignments")
+@firm_required()
+@documented("Your firm's assignments (filter by status, search by q)", tags=["find"],
+            paginated=True, params=ID_PARAM, response=OBJ, errors=(401, 403, 422))
+def list_assignments():
+    page, per_page = page_args(request.args)
+    stmt = svc.list_assignments(current_user, status=request.args.get("status"),
+                                q=request.args.get("q"))
+    return jsonify(paginate(stmt, page, per_page).to_json(assignment_json))
+
+
+@bp.post("/assignments")
+@firm_required()
+@documented("Create an assignment (optionally publish it)", tags=["find"],
+            request=ASSIGNMENT_IN, response=OBJ, status=201, errors=(401, 403, 409, 422))
+def create_assignment():
+    data = json_body()
+    a = svc.create_assignment(current_user, data, publish=bool(data.get("publish")))
+    db.session.commit()
+    return jsonify(assignment_json(a)), 201
+
+
+@bp.get("/assignments/<int:assignment_id>")
+@firm_required()
+@documented("One assignment", tags=["find"], response=OBJ, errors=(401, 403, 404))
+def get_assignment(assignment_id: int):
+    return jsonify(assignment_json(access_assignment(current_user, assignment_id)))
+
+
+@bp.put("/assignments/<int:assignment_id>")
+@firm_required()
+@documented("Replace an assignment's details (send `version` to guard against lost updates)",
+            tags=["find"], request=ASSIGNMENT_IN, response=OBJ, errors=(401, 403, 404, 409, 422))
+def update_assignment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    data = json_body()
+    svc.update_assignment(current_user, a, data, expected_version=data.get("version"))
+    db.session.commit()
+    return jsonify(assignment_json(a))
+
+
+@bp.post("/assignments/<int:assignment_id>/publish")
+@firm_required()
+@documented("Publish a draft", tags=["find"], response=OBJ, errors=(401, 403, 404, 409))
+def publish_assignment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    svc.publish_assignment(current_user, a)
+    db.session.commit()
+    return jsonify(assignment_json(a))
+
+
+@bp.get("/assignments/<int:assignment_id>/matches")
+@firm_required()
+@documented("The best-matching technicians, nearest first, each with an explanation",
+            tags=["find"], params=[{"name": "k", "in": "query",
+                                    "schema": {"type": "integer", "maximum": 200}}],
+            response=OBJ, errors=(401, 403, 404, 422))
+def matches(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    try:
+        k = min(200, max(1, int(request.args.get("k", 50))))
+    except ValueError:
+        raise ValidationFailed.field("k", "k is a whole number.") from None
+    found = match_technicians(a, k=k)
+    from ..accounts.models import TechnicianProfile
+    names = {t.id: t.name for t in db.session.scalars(select(TechnicianProfile).where(
+        TechnicianProfile.id.in_([m.technician_id for m in found])))}
+    return jsonify({"data": [{"technician_id": m.technician_id,
+                              "name": names.get(m.technician_id),
+                              "distance_km": round(m.distance_km, 2), "score": m.score,
+                              "explanation": m.explanation} for m in found]})
+
+
+@bp.post("/assignments/import")
+@firm_required()
+@documented("Create assignments from CSV text; bad rows are reported and create nothing",
+            tags=["find"], request={"type": "object", "properties": {
+                "csv": {"type": "string"}, "publish": {"type": "boolean"}}},
+            response=OBJ, errors=(401, 403, 422))
+def import_assignments():
+    data = json_body()
+    report = svc.import_csv(current_user, str(data.get("csv") or ""),
+                            publish=bool(data.get("publish")))
+    db.session.commit()
+    return jsonify({"created": [assignment_json(a) for a in report.created],
+                    "errors": [{"line": line, "fields": f} for line, f in report.errors]})
+
+
+@bp.get("/templates")
+@firm_required()
+@documented("Your firm's assignment templates", tags=["find"], paginated=True,
+            response=OBJ, errors=(401, 403, 422))
+def list_templates():
+    page, per_page = page_args(request.args)
+    return jsonify(paginate(svc.list_templates(current_user), page, per_page)
+                   .to_json(template_json))
+
+
+@bp.post("/templates")
+@firm_required()
+@documented("Save an assignment as a template", tags=["find"], status=201,
+            request={"type": "object", "properties": {"assignment_id": {"type": "integer"},
+                                                      "name": {"type": "string"}}},
+            response=OBJ, errors=(401, 403, 404, 422))
+def create_template():
+    data = json_body()
+    try:
+        assignment_id = int(data.get("assignment_id"))
+    except (TypeError, ValueError):
+        raise ValidationFailed.field("assignment_id", "Give the assignment to save.") from None
+    a = access_assignment(current_user, assignment_id)
+    t = svc.save_as_template(current_user, a, str(data.get("name") or ""))
+    db.session.commit()
+    return jsonify(template_json(t)), 201
+
+
+@bp.get("/templates/<int:template_id>")
+@firm_required()
+@documented("One template with its pre-fill values (everything but the date)", tags=["find"],
+            response=OBJ, errors=(401, 403, 404))
+def get_template(template_id: int):
+    t = access_template(current_user, template_id)
+    return jsonify({**template_json(t), "prefill": svc.prefill_from_template(t)})
+
+
+@bp.get("/pools")
+@firm_required()
+@documented("Your firm's talent pools", tags=["find"], response=OBJ, errors=(401, 403))
+def list_pools():
+    from .models import TalentPool
+    rows = db.session.scalars(select(TalentPool).where(
+        TalentPool.firm_id == current_user.membership.firm_id).order_by(TalentPool.name))
+    return jsonify({"data": [pool_json(p) for p in rows]})
+
+
+@bp.post("/pools")
+@firm_required()
+@documented("Create a talent pool", tags=["find"], status=201, request={
+    "type": "object", "properties": {"name": {"type": "string"},
+                                     "description": {"type": "string"},
+                                     "visibility": {"enum": ["public", "invite_only", "private"]},
+                                     "requirement_set_id": {"type": "integer"}}},
+    response=OBJ, errors=(401, 403, 422))
+def create_pool():
+    data = json_body()
+    p = pools.create_pool(current_user, name=str(data.get("name") or ""),
+                          description=str(data.get("description") or ""),
+                          visibility=str(data.get("visibility") or "private"),
+                          requirement_set_id=data.get("requirement_set_id"))
+    db.session.commit()
+    return jsonify(pool_json(p)), 201
+
+
+@bp.get("/pools/<int:pool_id>")
+@firm_required()
+@documented("A pool and its members", tags=["find"], response=OBJ, errors=(401, 403, 404))
+def get_pool(pool_id: int):
+    p = access_pool(current_user, pool_id)
+    members = db.session.scalars(select(PoolMember).where(PoolMember.pool_id == p.id))
+    return jsonify({**pool_json(p), "members": [member_json(m) for m in members]})
+
+
+@bp.post("/pools/<int:pool_id>/members")
+@firm_required()
+@documented("Add, invite, approve or remove a technician", tags=["find"], request={
+    "type": "object", "properties": {"technician_id": {"type": "integer"},
+                                     "action": {"enum": ["add", "invite", "approve", "remove"]}}},
+    response=OBJ, errors=(401, 403, 404, 409, 422))
+def pool_member(pool_id: int):
+    p = access_pool(current_user, pool_id)
+    data = json_body()
+    try:
+        tid = int(data.get("technician_id"))
+    except (TypeError, ValueError):
+        raise ValidationFailed.field("technician_id", "Give the technician's id.") from None
+    action = {"add": pools.add_member, "invite": pools.invite,
+              "approve": pools.approve_application,
+              "remove": pools.remove_member}.get(str(data.get("action") or "add"))
+    if action is None:
+        raise ValidationFailed.field("action", "Choose add, invite, approve or remove.")
+    member = action(current_user, p, tid)
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.post("/pools/<int:pool_id>/join")
+@technician_required
+@documented("Apply to a public pool, or accept an invitation", tags=["find"], response=OBJ,
+            errors=(401, 403, 404, 409, 422))
+def join_pool(pool_id: int):
+    p = access_public_pool(current_user, pool_id)
+    tech = current_user.technician
+    existing = db.session.scalar(select(PoolMember).where(
+        PoolMember.pool_id == p.id, PoolMember.technician_id == tech.id))
+    if existing is not None and existing.status.value == "invited":
+        member = pools.accept_invitation(tech, p)
+    else:
+        member = pools.apply(tech, p)
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.get("/feed")
+@technician_required
+@documented("Open work you qualify for, nearest first", tags=["find"], response=OBJ,
+            errors=(401, 403))
+def feed():
+    items = feed_for(current_user.technician)
+    return jsonify({"data": [{**assignment_json(i.assignment),
+                              "firm": i.assignment.firm.name,
+                              "distance_km": round(i.distance_km, 2),
+                              "explanation": i.explanation} for i in items]})

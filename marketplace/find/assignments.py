@@ -1,0 +1,471 @@
+"""Assignments: create, edit, publish, list; templates and duplicates; CSV bulk creation.
+
+Services take plain values and the acting user, add and flush, never commit.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+
+from .. import audit, clock
+from ..accounts.models import Role, Skill, User
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..integrations import geocoding
+from ..money import parse_amount
+from ..verify.models import RequirementSet
+from .models import (Assignment, AssignmentSkill, AssignmentStatus, AssignmentTemplate,
+                     Pricing, ScheduleKind)
+
+EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
+MAX_WINDOW_HOURS = 12
+# Fields a template (or a duplicate) carries: everything but the date.
+TEMPLATE_FIELDS = ("title", "description", "skills", "requirement_set_id", "address",
+                   "radius_km", "schedule_kind", "start_time", "end_time", "pricing",
+                   "rate_cents", "hourly_rate_cents", "max_hours", "fixed_hours", "currency",
+                   "payment_terms_days", "checklist")
+
+
+def _firm_user(user: User) -> None:
+    if not user.is_firm_user:
+        raise PermissionDenied("Only firm members manage assignments.")
+
+
+def _parse_time(value: Any, name: str) -> time | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed.field(name, "Enter a time like 09:00.") from None
+
+
+def _parse_date(value: Any, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed.field(name, "Enter a date like 2030-06-03.") from None
+
+
+def _int(value: Any, name: str, lo: int, hi: int, default: int | None = None) -> int:
+    if value in (None, "") and default is not None:
+        return default
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed.field(name, f"Enter a whole number from {lo} to {hi}.") from None
+    if not lo <= number <= hi:
+        raise ValidationFailed.field(name, f"Enter a whole number from {lo} to {hi}.")
+    return number
+
+
+def _hours(value: Any, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.field(name, "Enter hours like 4 or 2.5.") from None
+    if not 0 < hours <= 200:
+        raise ValidationFailed.field(name, "Enter between 0 and 200 hours.")
+    return hours
+
+
+def _cents(value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int):
+        return value
+    return parse_amount(value, name, allow_zero=False)
+
+
+@dataclass
+class Cleaned:
+    """Validated assignment values, ready to build or apply."""
+    values: dict = field(default_factory=dict)
+    skills: dict[int, int] = field(default_factory=dict)
+
+
+def max_payable_cents(pricing: Pricing, rate_cents: int, hourly_rate_cents: int | None,
+                      max_hours: float | None, fixed_hours: float | None) -> int:
+    """The most the firm can owe under the pricing: the assignment's budget."""
+    if pricing == Pricing.FIXED:
+        return rate_cents
+    if pricing == Pricing.HOURLY:
+        return round((hourly_rate_cents or 0) * (max_hours or 0))
+    extra = max(0.0, (max_hours or 0) - (fixed_hours or 0))
+    return rate_cents + round((hourly_rate_cents or 0) * extra)
+
+
+def clean(user: User, data: dict) -> Cleaned:
+    """Validate everything (geocoding included) without writing an assignment."""
+    _firm_user(user)
+    firm_id = user.membership.firm_id
+    errors: dict[str, str] = {}
+
+    def take(fn, *args):
+        try:
+            return fn(*args)
+        except ValidationFailed as exc:
+            errors.update(exc.fields or {"form": exc.message})
+            return None
+
+    out: dict[str, Any] = {}
+    title = (data.get("title") or "").strip()
+    if not title:
+        errors["title"] = "Give the assignment a title."
+    out["title"] = title[:160]
+    out["description"] = (data.get("description") or "").strip()
+    skills = {}
+    for sid, level in (data.get("skills") or {}).items():
+        skills[int(sid)] = int(level)
+    if skills:
+        known = set(db.session.scalars(select(Skill.id).where(Skill.id.in_(list(skills)))))
+        if set(skills) - known:
+            errors["skills"] = "Some of those skills do not exist."
+        if any(not 1 <= lvl <= 4 for lvl in skills.values()):
+            errors["skills"] = "Skill levels run from 1 to 4."
+    rs_id = data.get("requirement_set_id") or None
+    if rs_id is not None:
+        rs = db.session.get(RequirementSet, int(rs_id))
+        if rs is None or rs.firm_id not in (None, firm_id):
+            errors["requirement_set_id"] = "Choose one of your requirement sets."
+        rs_id = int(rs_id)
+    out["requirement_set_id"] = rs_id
+    address = (data.get("address") or "").strip()
+    loc = take(lambda: geocoding.geocode(address, field="address"))
+    out["address"] = address[:300]
+    if loc:
+        out.update(lat=loc.lat, lon=loc.lon, timezone=loc.timezone)
+    out["radius_km"] = take(_int, data.get("radius_km"), "radius_km", 1, 500, 50)
+    try:
+        kind = ScheduleKind(data.get("schedule_kind") or "window")
+    except ValueError:
+        errors["schedule_kind"] = "Choose a time window or a flexible range."
+        kind = ScheduleKind.WINDOW
+    out["schedule_kind"] = kind
+    start_date = take(_parse_date, data.get("start_date"), "start_date")
+    end_date = take(_parse_date, data.get("end_date"), "end_date")
+    start_time = take(_parse_time, data.get("start_time"), "start_time")
+    end_time = take(_parse_time, data.get("end_time"), "end_time")
+    if start_date is None and "start_date" not in errors:
+        errors["start_date"] = "Choose the date."
+    if loc and start_date:
+        tz = ZoneInfo(loc.timezone)
+        if kind == ScheduleKind.WINDOW:
+            if start_time is None or end_time is None:
+                errors.setdefault("start_time", "Enter the arrival window, e.g. 09:00–11:00.")
+            else:
+                starts = datetime.combine(start_date, start_time, tz)
+                ends = datetime.combine(start_date, end_time, tz)
+                if ends <= starts:
+                    errors["end_time"] = "The window must end after it starts."
+                elif ends - starts > timedelta(hours=MAX_WINDOW_HOURS):
+                    errors["end_time"] = f"Keep the window within {MAX_WINDOW_HOURS} hours."
+                out.update(starts_at=clock.as_utc(starts), ends_at=clock.as_utc(ends))
+        else:
+            last = end_date or start_date
+            if last < start_date:
+                errors["end_date"] = "The range must end on or after its first day."
+            starts = datetime.combine(start_date, start_time or time(8), tz)
+            ends = datetime.combine(last, end_time or time(17), tz)
+            out.update(starts_at=clock.as_utc(starts), ends_at=clock.as_utc(ends))
+        if "starts_at" in out and out["starts_at"] <= clock.now():
+            errors.setdefault("start_date", "Choose a time in the future.")
+    try:
+        pricing = Pricing(data.get("pricing") or "fixed")
+    except ValueError:
+        errors["pricing"] = "Choose fixed, hourly or blended pricing."
+        pricing = Pricing.FIXED
+    out["pricing"] = pricing
+    rate = take(_cents, data.get("rate_cents", data.get("rate")), "rate")
+    hourly = take(_cents, data.get("hourly_rate_cents", data.get("hourly_rate")), "hourly_rate")
+    max_hours = take(_hours, data.get("max_hours"), "max_hours")
+    fixed_hours = take(_hours, data.get("fixed_hours"), "fixed_hours")
+    if pricing in (Pricing.FIXED, Pricing.BLENDED) and not rate and "rate" not in errors:
+        errors["rate"] = "Enter the fixed price."
+    if pricing in (Pricing.HOURLY, Pricing.BLENDED):
+        if not hourly and "hourly_rate" not in errors:
+            errors["hourly_rate"] = "Enter the hourly rate."
+        if not max_hours and "max_hours" not in errors:
+            errors["max_hours"] = "Enter the most hours you will pay for."
+    if pricing == Pricing.BLENDED and max_hours and fixed_hours and fixed_hours > max_hours:
+        errors["fixed_hours"] = "The fixed part cannot cover more than the maximum hours."
+    out.update(rate_cents=rate or 0, hourly_rate_cents=hourly, max_hours=max_hours,
+               fixed_hours=fixed_hours if pricing == Pricing.BLENDED else None)
+    budget = max_payable_cents(pricing, rate or 0, hourly, max_hours, fixed_hours)
+    out["budget_cents"] = budget
+    member = user.membership
+    if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
+            budget > member.budget_limit_cents and not ({"rate", "hourly_rate"} & set(errors)):
+        errors["rate"] = ("This budget is above your limit of "
+                          f"${member.budget_limit_cents / 100:,.2f}; ask a manager.")
+    out["currency"] = (data.get("currency") or "USD").upper()[:3]
+    out["payment_terms_days"] = take(_int, data.get("payment_terms_days"), "payment_terms_days",
+                                     0, 120, 30)
+    checklist = data.get("checklist") or []
+    if isinstance(checklist, str):
+        checklist = [line.strip() for line in checklist.splitlines() if line.strip()]
+    out["checklist"] = [str(item)[:200] for item in checklist][:50]
+    if errors:
+        raise ValidationFailed("Some of the assignment details need attention.", fields=errors)
+    return Cleaned(out, skills)
+
+
+def _apply(assignment: Assignment, cleaned: Cleaned) -> None:
+    for key, value in cleaned.values.items():
+        setattr(assignment, key, value)
+    current = {s.skill_id: s for s in assignment.skills}
+    for sid, row in current.items():
+        if sid not in cleaned.skills:
+            assignment.skills.remove(row)
+    for sid, level in cleaned.skills.items():
+        if sid in current:
+            current[sid].min_level = level
+        else:
+            assignment.skills.append(AssignmentSkill(skill_id=sid, min_level=level))
+
+
+def create_assignment(user: User, data: dict, *, publish: bool = False) -> Assignment:
+    cleaned = clean(user, data)
+    assignment = Assignment(firm_id=user.membership.firm_id, created_by_id=user.id,
+                            status=AssignmentStatus.DRAFT, version=1)
+    _apply(assignment, cleaned)
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record("assignment.created", assignment, actor=user, firm_id=assignment.firm_id)
+    if publish:
+        publish_assignment(user, assignment)
+    return assignment
+
+
+def update_assignment(user: User, assignment: Assignment, data: dict,
+                      expected_version: int | None = None) -> Assignment:
+    if assignment.status not in EDITABLE:
+        raise InvalidState("Only draft or published assignments can be edited.")
+    if expected_version is not None and expected_version != assignment.version:
+        raise InvalidState("Someone else changed this assignment; reload and try again.")
+    cleaned = clean(user, data)
+    _apply(assignment, cleaned)
+    assignment.version += 1
+    db.session.flush()
+    audit.record("assignment.updated", assignment, actor=user, firm_id=assignment.firm_id)
+    return assignment
+
+
+def publish_assignment(user: User, assignment: Assignment) -> Assignment:
+    if assignment.status != AssignmentStatus.DRAFT:
+        raise InvalidState("Only a draft can be published.")
+    if assignment.starts_at <= clock.now():
+        raise InvalidState("The assignment's date has passed; change it first.")
+    member = user.membership
+    if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
+            assignment.budget_cents > member.budget_limit_cents:
+        raise PermissionDenied("This budget is above your limit; ask a manager to publish.")
+    assignment.status = AssignmentStatus.PUBLISHED
+    assignment.published_at = clock.now()
+    assignment.version += 1
+    db.session.flush()
+    audit.record("assignment.published", assignment, actor=user, firm_id=assignment.firm_id)
+    return assignment
+
+
+def cancel_draft(user: User, assignment: Assignment) -> Assignment:
+    """Drafts and unassigned published work can be withdrawn here; engage owns the rest."""
+    if assignment.status not in EDITABLE:
+        raise InvalidState("Only a draft or unassigned assignment can be cancelled here.")
+    assignment.status = AssignmentStatus.CANCELLED
+    assignment.version += 1
+    db.session.flush()
+    audit.record("assignment.cancelled", assignment, actor=user, firm_id=assignment.firm_id)
+    return assignment
+
+
+def list_assignments(user: User, *, status: str | None = None, q: str | None = None,
+                     skill_id: int | None = None):
+    """A select of the firm's assignments, newest date first, filtered."""
+    _firm_user(user)
+    stmt = select(Assignment).where(Assignment.firm_id == user.membership.firm_id)
+    if status:
+        try:
+            stmt = stmt.where(Assignment.status == AssignmentStatus(status))
+        except ValueError:
+            raise ValidationFailed.field("status", "Unknown state.") from None
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Assignment.title).like(like),
+                              func.lower(Assignment.address).like(like)))
+    if skill_id:
+        stmt = stmt.where(Assignment.skills.any(AssignmentSkill.skill_id == skill_id))
+    return stmt.order_by(Assignment.starts_at.desc(), Assignment.id.desc())
+
+
+# --- templates and duplicates ---------------------------------------------------------
+
+def form_data(assignment: Assignment) -> dict:
+    """The assignment as input values (site-local times), for pre-filling a form."""
+    tz = ZoneInfo(assignment.timezone)
+    starts, ends = assignment.starts_at.astimezone(tz), assignment.ends_at.astimezone(tz)
+    return {
+        "title": assignment.title, "description": assignment.description,
+        "skills": {str(s.skill_id): s.min_level for s in assignment.skills},
+        "requirement_set_id": assignment.requirement_set_id, "address": assignment.address,
+        "radius_km": assignment.radius_km, "schedule_kind": assignment.schedule_kind.value,
+        "start_date": starts.date().isoformat(), "end_date": ends.date().isoformat(),
+        "start_time": starts.strftime("%H:%M"), "end_time": ends.strftime("%H:%M"),
+        "pricing": assignment.pricing.value, "rate_cents": assignment.rate_cents,
+        "hourly_rate_cents": assignment.hourly_rate_cents, "max_hours": assignment.max_hours,
+        "fixed_hours": assignment.fixed_hours, "currency": assignment.currency,
+        "payment_terms_days": assignment.payment_terms_days,
+        "checklist": list(assignment.checklist or []),
+    }
+
+
+def _undated(data: dict) -> dict:
+    return {k: data.get(k) for k in TEMPLATE_FIELDS}
+
+
+def save_as_template(user: User, assignment: Assignment, name: str) -> AssignmentTemplate:
+    _firm_user(user)
+    name = (name or "").strip() or assignment.title
+    template = AssignmentTemplate(firm_id=assignment.firm_id, name=name[:120],
+                                  data=_undated(form_data(assignment)), created_by_id=user.id)
+    db.session.add(template)
+    db.session.flush()
+    audit.record("template.created", template, actor=user, firm_id=template.firm_id)
+    return template
+
+
+def create_template(user: User, name: str, data: dict) -> AssignmentTemplate:
+    """A template from form values: validated like an assignment, minus the date."""
+    _firm_user(user)
+    if not (name or "").strip():
+        raise ValidationFailed.field("name", "Name the template.")
+    template = AssignmentTemplate(firm_id=user.membership.firm_id, name=name.strip()[:120],
+                                  data=_undated(data), created_by_id=user.id)
+    db.session.add(template)
+    db.session.flush()
+    return template
+
+
+def delete_template(user: User, template: AssignmentTemplate) -> None:
+    _firm_user(user)
+    db.session.delete(template)
+    db.session.flush()
+
+
+def prefill_from_template(template: AssignmentTemplate) -> dict:
+    """Everything but the date."""
+    data = dict(template.data or {})
+    data.update(start_date="", end_date="")
+    return data
+
+
+def prefill_duplicate(assignment: Assignment) -> dict:
+    """A previous assignment's values, everything but the date."""
+    data = _undated(form_data(assignment))
+    data.update(start_date="", end_date="")
+    return data
+
+
+def list_templates(user: User):
+    _firm_user(user)
+    return select(AssignmentTemplate).where(
+        AssignmentTemplate.firm_id == user.membership.firm_id).order_by(AssignmentTemplate.name)
+
+
+# --- CSV bulk creation ----------------------------------------------------------------
+
+CSV_COLUMNS = ("title", "address", "date", "start", "end", "skills", "pricing", "rate",
+               "hourly_rate", "max_hours", "radius_km", "description")
+MAX_CSV_ROWS = 1000
+
+
+@dataclass
+class CsvReport:
+    created: list[Assignment] = field(default_factory=list)
+    errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (line, fields)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _row_data(row: dict, skills_by_slug: dict[str, int]) -> tuple[dict, dict[str, str]]:
+    problems: dict[str, str] = {}
+    skills: dict[int, int] = {}
+    for part in (row.get("skills") or "").replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        slug, _, level = part.partition(":")
+        sid = skills_by_slug.get(slug.strip().lower())
+        if sid is None:
+            problems["skills"] = f"Unknown skill \"{slug.strip()}\"."
+            continue
+        try:
+            skills[sid] = int(level or 2)
+        except ValueError:
+            problems["skills"] = f"Level for {slug.strip()} must be 1-4."
+    data = {"title": row.get("title"), "address": row.get("address"),
+            "start_date": row.get("date"), "start_time": row.get("start"),
+            "end_time": row.get("end"), "skills": skills,
+            "pricing": (row.get("pricing") or "fixed").strip().lower(),
+            "rate": row.get("rate"), "hourly_rate": row.get("hourly_rate"),
+            "max_hours": row.get("max_hours"), "radius_km": row.get("radius_km"),
+            "description": row.get("description")}
+    return data, problems
+
+
+def import_csv(user: User, text: str, *, publish: bool = False) -> CsvReport:
+    """Create one assignment per good row; bad rows create nothing and are reported by line."""
+    _firm_user(user)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = {"title", "address", "date"} - set(headers)
+    if missing:
+        raise ValidationFailed.field("file", "The CSV needs the columns: "
+                                     + ", ".join(sorted(missing)) + ".")
+    reader.fieldnames = headers
+    skills_by_slug = {slug: sid for sid, slug in db.session.execute(select(Skill.id, Skill.slug))}
+    report = CsvReport()
+    good: list[tuple[int, Cleaned]] = []
+    for number, row in enumerate(reader, start=2):
+        if number - 1 > MAX_CSV_ROWS:
+            raise ValidationFailed.field("file", f"Upload at most {MAX_CSV_ROWS} rows at once.")
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        data, problems = _row_data(row, skills_by_slug)
+        try:
+            cleaned = clean(user, data)
+        except ValidationFailed as exc:
+            problems.update(exc.fields or {"row": exc.message})
+        if problems:
+            report.errors.append((number, problems))
+        else:
+            good.append((number, cleaned))
+    for _, cleaned in good:
+        a = Assignment(firm_id=user.membership.firm_id, created_by_id=user.id,
+                       status=AssignmentStatus.DRAFT, version=1)
+        _apply(a, cleaned)
+        db.session.add(a)
+        db.session.flush()
+        audit.record("assignment.created", a, actor=user, firm_id=a.firm_id,
+                     after={"source": "csv"})
+        if publish:
+            publish_assignment(user, a)
+        report.created.append(a)
+    return report

@@ -1,0 +1,186 @@
+"""Talent pools: create, invite, apply, join, remove; kept compliant with their requirement set."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..accounts.models import TechnicianProfile, User
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..verify import compliance
+from ..verify.models import RequirementItem, RequirementSet
+from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
+
+LAPSED = "lapsed"
+
+
+def _firm_id(user: User) -> int:
+    if not user.is_firm_user:
+        raise PermissionDenied("Only firm members manage pools.")
+    return user.membership.firm_id
+
+
+def _check_set(firm_id: int, requirement_set_id: int | None) -> None:
+    if requirement_set_id is None:
+        return
+    rs = db.session.get(RequirementSet, requirement_set_id)
+    if rs is None or rs.firm_id not in (None, firm_id):
+        raise ValidationFailed.field("requirement_set_id", "Choose one of your requirement sets.")
+
+
+def create_pool(user: User, *, name: str, description: str = "",
+                visibility: str = "private", requirement_set_id: int | None = None) -> TalentPool:
+    firm_id = _firm_id(user)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.field("name", "Give the pool a name.")
+    try:
+        vis = PoolVisibility(visibility)
+    except ValueError:
+        raise ValidationFailed.field("visibility", "Choose public, invite-only or private.")
+    _check_set(firm_id, requirement_set_id)
+    pool = TalentPool(firm_id=firm_id, name=name[:120], description=description or "",
+                      visibility=vis, requirement_set_id=requirement_set_id)
+    db.session.add(pool)
+    db.session.flush()
+    return pool
+
+
+def _member(pool: TalentPool, technician_id: int) -> PoolMember | None:
+    return db.session.scalar(select(PoolMember).where(PoolMember.pool_id == pool.id,
+                                                      PoolMember.technician_id == technician_id))
+
+
+def _require_compliant(pool: TalentPool, technician_id: int) -> None:
+    result = compliance.check(technician_id, pool.requirement_set_id, clock.today())
+    if not result.compliant:
+        raise ValidationFailed("Does not meet the pool's requirements: "
+                               + " ".join(result.failures),
+                               fields={"technician_id": " ".join(result.failures)})
+
+
+def _set_status(pool: TalentPool, technician_id: int, status: PoolMemberStatus) -> PoolMember:
+    member = _member(pool, technician_id)
+    if member is None:
+        member = PoolMember(pool_id=pool.id, technician_id=technician_id, status=status)
+        db.session.add(member)
+    else:
+        member.status = status
+        member.removed_reason = None
+        member.removed_credential_type_id = None
+    db.session.flush()
+    return member
+
+
+def add_member(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
+    """The firm adds a technician directly (checked against the requirement set now)."""
+    if db.session.get(TechnicianProfile, technician_id) is None:
+        raise ValidationFailed.field("technician_id", "No such technician.")
+    _require_compliant(pool, technician_id)
+    member = _set_status(pool, technician_id, PoolMemberStatus.ACTIVE)
+    audit.record("pool.member_added", member, actor=user, firm_id=pool.firm_id)
+    return member
+
+
+def invite(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
+    if db.session.get(TechnicianProfile, technician_id) is None:
+        raise ValidationFailed.field("technician_id", "No such technician.")
+    member = _member(pool, technician_id)
+    if member is not None and member.status == PoolMemberStatus.ACTIVE:
+        raise InvalidState("Already a member.")
+    return _set_status(pool, technician_id, PoolMemberStatus.INVITED)
+
+
+def apply(technician: TechnicianProfile, pool: TalentPool) -> PoolMember:
+    if pool.visibility != PoolVisibility.PUBLIC:
+        raise PermissionDenied("This pool takes members by invitation only.")
+    member = _member(pool, technician.id)
+    if member is not None and member.status in (PoolMemberStatus.ACTIVE,
+                                                 PoolMemberStatus.APPLIED):
+        raise InvalidState("You have already applied to or joined this pool.")
+    _require_compliant(pool, technician.id)
+    return _set_status(pool, technician.id, PoolMemberStatus.APPLIED)
+
+
+def accept_invitation(technician: TechnicianProfile, pool: TalentPool) -> PoolMember:
+    member = _member(pool, technician.id)
+    if member is None or member.status != PoolMemberStatus.INVITED:
+        raise InvalidState("There is no invitation to accept.")
+    _require_compliant(pool, technician.id)
+    return _set_status(pool, technician.id, PoolMemberStatus.ACTIVE)
+
+
+def approve_application(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
+    member = _member(pool, technician_id)
+    if member is None or member.status != PoolMemberStatus.APPLIED:
+        raise InvalidState("There is no application to approve.")
+    _require_compliant(pool, technician_id)
+    return _set_status(pool, technician_id, PoolMemberStatus.ACTIVE)
+
+
+def remove_member(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
+    member = _member(pool, technician_id)
+    if member is None or member.status == PoolMemberStatus.REMOVED:
+        raise InvalidState("Not a member.")
+    member.status = PoolMemberStatus.REMOVED
+    member.removed_reason = "firm"
+    db.session.flush()
+    return member
+
+
+def active_member_ids(pool: TalentPool) -> list[int]:
+    return list(db.session.scalars(select(PoolMember.technician_id).where(
+        PoolMember.pool_id == pool.id, PoolMember.status == PoolMemberStatus.ACTIVE)))
+
+
+# --- kept in step with verify (signal subscribers) ---------------------------------
+
+def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
+    """Set-based: drop active members whose pool requires a credential type that lapsed."""
+    pairs = list(pairs)
+    if not pairs:
+        return 0
+    by_type: dict[int, set[int]] = {}
+    for tid, ctype in pairs:
+        by_type.setdefault(ctype, set()).add(tid)
+    removed = 0
+    for ctype, tids in by_type.items():
+        rows = db.session.scalars(
+            select(PoolMember).join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .join(RequirementItem, RequirementItem.requirement_set_id ==
+                  TalentPool.requirement_set_id)
+            .where(RequirementItem.credential_type_id == ctype,
+                   PoolMember.technician_id.in_(tids),
+                   PoolMember.status == PoolMemberStatus.ACTIVE)).all()
+        for member in rows:
+            ok = compliance.compliant_ids(member.pool.requirement_set_id, on,
+                                          [member.technician_id])
+            if ok is not None and member.technician_id in ok:
+                continue  # another credential of that type still covers them
+            member.status = PoolMemberStatus.REMOVED
+            member.removed_reason = LAPSED
+            member.removed_credential_type_id = ctype
+            removed += 1
+    db.session.flush()
+    return removed
+
+
+def reinstate_members(technician_id: int, credential_type_id: int) -> int:
+    """Put back members removed for a lapse, wherever they are compliant again."""
+    rows = db.session.scalars(select(PoolMember).where(
+        PoolMember.technician_id == technician_id, PoolMember.status == PoolMemberStatus.REMOVED,
+        PoolMember.removed_reason == LAPSED)).all()
+    back = 0
+    for member in rows:
+        ok = compliance.compliant_ids(member.pool.requirement_set_id, clock.today(),
+                                      [technician_id])
+        if ok is None or technician_id in ok:
+            member.status = PoolMemberStatus.ACTIVE
+            member.removed_reason = None
+            member.removed_credential_type_id = None
+            back += 1
+    db.session.flush()
+    return back

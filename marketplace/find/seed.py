@@ -1,0 +1,76 @@
+"""Demo data for find: templates, pools and ~40 assignments in several states near each firm."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from .. import clock
+from ..accounts.models import Role
+from ..extensions import db
+from . import assignments as svc
+from . import pools
+from .matching import rebuild_index
+from .models import AssignmentStatus
+
+JOBS = [
+    ("Install 4 IP cameras", "cctv", "Mount and aim four cameras; test recording on the NVR."),
+    ("Terminate 24 Cat6 drops", "cat6-termination", "Terminate, label and certify 24 drops."),
+    ("POS register swap", "pos-install", "Replace two registers and test card readers."),
+    ("Wireless AP refresh", "wifi-install", "Swap six access points, confirm SSIDs."),
+    ("Desktop deployment", "desktop-support", "Unbox and image 15 desktops, move user data."),
+    ("Rack and stack", "server-rack", "Rack two servers, cable and label power and network."),
+    ("Conference room AV", "av-install", "Install a display, camera and soundbar."),
+    ("Access control reader", "access-control", "Install two door readers and test badges."),
+]
+STATES = ([AssignmentStatus.PUBLISHED] * 4 + [AssignmentStatus.DRAFT] * 2 +
+          [AssignmentStatus.ASSIGNED, AssignmentStatus.CANCELLED])
+
+
+def _owner(firm):
+    return next(m.user for m in firm.memberships if m.role == Role.OWNER)
+
+
+def seed(rng: random.Random, world: dict) -> dict:
+    firms, technicians = world.get("firms", []), world.get("technicians", [])
+    by_slug = {s.slug: s for s in world.get("skills", [])}
+    db.session.flush()
+    created, templates, pool_rows = [], [], []
+    today = clock.now().date()
+    per_firm = max(1, 40 // max(1, len(firms)))
+    for firm in firms:
+        owner = _owner(firm)
+        for i in range(per_firm):
+            title, slug, desc = JOBS[(i + firm.id) % len(JOBS)]
+            skill = by_slug.get(slug)
+            day = today + timedelta(days=rng.randint(2, 21))
+            hour = rng.choice([8, 9, 10, 13, 14])
+            a = svc.create_assignment(owner, {
+                "title": title, "description": desc,
+                "address": f"{rng.randint(100, 9999)} Commerce St, {firm.city}, {firm.state}",
+                "skills": {skill.id: rng.choice([1, 2, 3])} if skill else {},
+                "start_date": day.isoformat(), "start_time": f"{hour:02d}:00",
+                "end_time": f"{hour + 2:02d}:00", "pricing": rng.choice(["fixed", "hourly"]),
+                "rate": str(rng.randrange(150, 600, 25)), "hourly_rate": str(rng.randrange(45, 95, 5)),
+                "max_hours": "4", "radius_km": rng.choice([40, 60, 80]),
+                "checklist": ["Check in on arrival", "Photos of finished work"]})
+            state = STATES[i % len(STATES)]
+            if state != AssignmentStatus.DRAFT:
+                svc.publish_assignment(owner, a)
+            if state == AssignmentStatus.CANCELLED:
+                svc.cancel_draft(owner, a)
+            elif state == AssignmentStatus.ASSIGNED:
+                local = [t for t in technicians if t.city == firm.city]
+                if local:
+                    a.status, a.assignee_id = AssignmentStatus.ASSIGNED, rng.choice(local).id
+            created.append(a)
+            if i == 0:
+                templates.append(svc.save_as_template(owner, a, f"{title} (standard)"))
+        pool = pools.create_pool(owner, name=f"{firm.city} regulars", visibility="private")
+        public = pools.create_pool(owner, name=f"{firm.city} open bench", visibility="public",
+                                   description="Apply to hear about our work first.")
+        for tech in [t for t in technicians if t.city == firm.city][:8]:
+            pools.add_member(owner, pool, tech.id)
+        pool_rows += [pool, public]
+    db.session.flush()
+    rebuild_index()
+    return {"assignments": created, "templates": templates, "pools": pool_rows}

@@ -1,0 +1,38 @@
+"""JSON shapes of find's objects, shared by the API (and tests)."""
+from __future__ import annotations
+
+from .models import Assignment, AssignmentTemplate, PoolMember, TalentPool
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def assignment_json(a: Assignment) -> dict:
+    return {
+        "id": a.id, "title": a.title, "description": a.description, "status": a.status.value,
+        "address": a.address, "lat": a.lat, "lon": a.lon, "timezone": a.timezone,
+        "radius_km": a.radius_km, "schedule_kind": a.schedule_kind.value,
+        "starts_at": _iso(a.starts_at), "ends_at": _iso(a.ends_at),
+        "pricing": a.pricing.value, "rate_cents": a.rate_cents,
+        "hourly_rate_cents": a.hourly_rate_cents, "max_hours": a.max_hours,
+        "fixed_hours": a.fixed_hours, "budget_cents": a.budget_cents, "currency": a.currency,
+        "payment_terms_days": a.payment_terms_days, "checklist": a.checklist or [],
+        "requirement_set_id": a.requirement_set_id,
+        "skills": [{"skill_id": s.skill_id, "min_level": s.min_level} for s in a.skills],
+        "assignee_id": a.assignee_id, "version": a.version, "firm_id": a.firm_id,
+    }
+
+
+def template_json(t: AssignmentTemplate) -> dict:
+    return {"id": t.id, "name": t.name, "data": t.data, "created_at": _iso(t.created_at)}
+
+
+def pool_json(p: TalentPool) -> dict:
+    return {"id": p.id, "name": p.name, "description": p.description,
+            "visibility": p.visibility.value, "requirement_set_id": p.requirement_set_id}
+
+
+def member_json(m: PoolMember) -> dict:
+    return {"technician_id": m.technician_id, "name": m.technician.name,
+            "status": m.status.value, "removed_reason": m.removed_reason}

@@ -1,0 +1,195 @@
+"""Find's pages: assignments, templates, CSV upload, matches, pools, the technician feed."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from ..accounts.access import firm_required, technician_required
+from ..accounts.models import Skill, TechnicianProfile
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..formkit import apply_field_errors, attempt
+from ..pagination import page_args, paginate
+from ..verify.models import RequirementSet
+from . import assignments as svc
+from . import pools
+from .access import access_assignment, access_pool, access_template
+from .forms import AssignmentForm, CsvForm, MemberForm, PoolForm, TemplateForm
+from .matching import feed_for, match_technicians
+from .models import AssignmentStatus, PoolMember, TalentPool
+
+bp = Blueprint("find", __name__)
+
+
+def _set_choices(firm_id: int) -> list[tuple[int, str]]:
+    sets = db.session.scalars(select(RequirementSet).where(
+        or_(RequirementSet.firm_id.is_(None), RequirementSet.firm_id == firm_id))
+        .order_by(RequirementSet.name))
+    return [(0, "None")] + [(s.id, s.name) for s in sets]
+
+
+def _assignment_form(**kw) -> AssignmentForm:
+    form = AssignmentForm(**kw)
+    form.skills.choices = [(s.id, s.name) for s in db.session.scalars(
+        select(Skill).order_by(Skill.category, Skill.name))]
+    form.requirement_set_id.choices = _set_choices(current_user.membership.firm_id)
+    return form
+
+
+@bp.get("/assignments")
+@firm_required()
+def assignments():
+    page, per_page = page_args(request.args)
+    status, q = request.args.get("status") or None, request.args.get("q") or None
+    try:
+        stmt = svc.list_assignments(current_user, status=status, q=q)
+    except ValidationFailed:
+        stmt, status = svc.list_assignments(current_user, q=q), None
+    return render_template("find/assignments.html", page=paginate(stmt, page, per_page),
+                           status=status, q=q or "", states=list(AssignmentStatus))
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+@firm_required()
+def new_assignment():
+    form = _assignment_form()
+    if request.method == "GET":
+        source = None
+        if request.args.get("template"):
+            source = svc.prefill_from_template(
+                access_template(current_user, request.args.get("template", type=int) or 0))
+        elif request.args.get("duplicate"):
+            source = svc.prefill_duplicate(
+                access_assignment(current_user, request.args.get("duplicate", type=int) or 0))
+        if source:
+            form.prefill(source)
+    if form.validate_on_submit():
+        ok, a = attempt(form, lambda: svc.create_assignment(current_user, form.values(),
+                                                            publish=form.publish.data))
+        if ok:
+            flash("Assignment published." if form.publish.data else "Draft saved.", "success")
+            return redirect(url_for("find.assignment", assignment_id=a.id))
+    return render_template("find/assignment_form.html", form=form, assignment=None,
+                           templates=db.session.scalars(svc.list_templates(current_user)).all())
+
+
+@bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
+@firm_required()
+def edit_assignment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    form = _assignment_form()
+    if request.method == "GET":
+        form.prefill(svc.form_data(a))
+    if form.validate_on_submit():
+        ok, _ = attempt(form, lambda: svc.update_assignment(current_user, a, form.values()))
+        if ok:
+            flash("Assignment updated.", "success")
+            return redirect(url_for("find.assignment", assignment_id=a.id))
+    return render_template("find/assignment_form.html", form=form, assignment=a, templates=[])
+
+
+@bp.get("/assignments/<int:assignment_id>")
+@firm_required()
+def assignment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    matches = match_technicians(a, k=25)
+    techs = {t.id: t for t in db.session.scalars(select(TechnicianProfile).where(
+        TechnicianProfile.id.in_([m.technician_id for m in matches])))}
+    return render_template("find/assignment.html", a=a, matches=matches, techs=techs,
+                           template_form=TemplateForm(name=a.title))
+
+
+@bp.post("/assignments/<int:assignment_id>/publish")
+@firm_required()
+def publish(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    try:
+        svc.publish_assignment(current_user, a)
+        db.session.commit()
+        flash("Assignment published.", "success")
+    except (InvalidState, PermissionDenied) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("find.assignment", assignment_id=a.id))
+
+
+@bp.post("/assignments/<int:assignment_id>/template")
+@firm_required()
+def save_template(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    form = TemplateForm()
+    if form.validate_on_submit():
+        svc.save_as_template(current_user, a, form.name.data or a.title)
+        db.session.commit()
+        flash("Saved as a template.", "success")
+    return redirect(url_for("find.assignment", assignment_id=a.id))
+
+
+@bp.get("/templates")
+@firm_required()
+def templates():
+    return render_template("find/templates.html",
+                           templates=db.session.scalars(svc.list_templates(current_user)).all())
+
+
+@bp.route("/assignments/import", methods=["GET", "POST"])
+@firm_required()
+def import_csv():
+    form = CsvForm()
+    report = None
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        text = upload.read().decode("utf-8", errors="replace") if upload else ""
+        try:
+            report = svc.import_csv(current_user, text, publish=form.publish.data)
+            db.session.commit()
+            flash(f"{len(report.created)} assignments created; {len(report.errors)} rows "
+                  "need fixing.", "success" if report.ok else "warning")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc.fields, exc.message)
+    return render_template("find/import.html", form=form, report=report,
+                           columns=svc.CSV_COLUMNS)
+
+
+@bp.route("/pools", methods=["GET", "POST"])
+@firm_required()
+def pool_list():
+    form = PoolForm()
+    form.requirement_set_id.choices = _set_choices(current_user.membership.firm_id)
+    if form.validate_on_submit():
+        ok, pool = attempt(form, lambda: pools.create_pool(
+            current_user, name=form.name.data, description=form.description.data,
+            visibility=form.visibility.data,
+            requirement_set_id=form.requirement_set_id.data or None))
+        if ok:
+            flash("Pool created.", "success")
+            return redirect(url_for("find.pool", pool_id=pool.id))
+    rows = db.session.scalars(select(TalentPool).where(
+        TalentPool.firm_id == current_user.membership.firm_id).order_by(TalentPool.name)).all()
+    return render_template("find/pools.html", pools=rows, form=form)
+
+
+@bp.route("/pools/<int:pool_id>", methods=["GET", "POST"])
+@firm_required()
+def pool(pool_id: int):
+    p = access_pool(current_user, pool_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        action = {"add": pools.add_member, "invite": pools.invite,
+                  "approve": pools.approve_application,
+                  "remove": pools.remove_member}[form.action.data]
+        ok, _ = attempt(form, lambda: action(current_user, p, form.technician_id.data or 0))
+        if ok:
+            flash("Pool updated.", "success")
+            return redirect(url_for("find.pool", pool_id=p.id))
+    members = db.session.scalars(select(PoolMember).where(PoolMember.pool_id == p.id)
+                                 .order_by(PoolMember.status, PoolMember.id)).all()
+    return render_template("find/pool.html", pool=p, members=members, form=form)
+
+
+@bp.get("/feed")
+@technician_required
+def feed():
+    return render_template("find/feed.html", items=feed_for(current_user.technician))

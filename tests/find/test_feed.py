@@ -1,0 +1,44 @@
+"""The technician's work feed: open work they qualify for, nearest first."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from marketplace import clock
+from marketplace.accounts.models import Role
+from marketplace.extensions import db
+from marketplace.find.matching import feed_for
+from marketplace.find.models import AssignmentStatus, FirmBlock
+from tests import factories
+from tests.find.helpers import DALLAS, START, make_assignment, requirement_set, tech_at
+
+
+def _titles(profile):
+    return [item.assignment.title for item in feed_for(profile)]
+
+
+def test_feed_lists_qualifying_published_work_nearest_first(ctx):
+    clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc), freeze=True)
+    owner = factories.firm_user(Role.OWNER)
+    skill, other = factories.SkillFactory(), factories.SkillFactory()
+    tech = tech_at(*DALLAS, skills={skill.id: 2}, travel_radius_km=60)
+    make_assignment(owner, title="far", lat=DALLAS[0] + 0.4, skills={skill.id: 1})
+    make_assignment(owner, title="near", lat=DALLAS[0] + 0.1, skills={skill.id: 2})
+    make_assignment(owner, title="too far", lat=DALLAS[0] + 0.7)
+    make_assignment(owner, title="site radius", lat=DALLAS[0] + 0.3, radius_km=20)
+    make_assignment(owner, title="skill level", skills={skill.id: 3})
+    make_assignment(owner, title="other skill", skills={other.id: 1})
+    make_assignment(owner, title="draft", status=AssignmentStatus.DRAFT)
+    make_assignment(owner, title="past", starts_at=datetime(2030, 4, 1, tzinfo=timezone.utc))
+    rs, _ = requirement_set()
+    make_assignment(owner, title="needs insurance", requirement_set_id=rs.id)
+    make_assignment(owner, title="booked", status=AssignmentStatus.ASSIGNED,
+                    assignee_id=tech.id, starts_at=START + timedelta(days=5))
+    make_assignment(owner, title="clashes", starts_at=START + timedelta(days=5, hours=1))
+    blocker = factories.firm_user()
+    db.session.add(FirmBlock(firm_id=blocker.firm.id, technician_id=tech.id))
+    db.session.commit()
+    make_assignment(blocker, title="blocked")
+    items = feed_for(tech)
+    assert [i.assignment.title for i in items] == ["near", "far"]
+    assert items[0].distance_km < items[1].distance_km
+    assert items[0].explanation.endswith("1 of 1 skills")
