@@ -36,10 +36,12 @@ def _race(racer_app, jobs):
 
     def run(tech_id, offer_id):
         with racer_app.app_context():
-            db.session.execute(text("SELECT 1"))  # hold a connection before the start
-            offer = db.session.get(Offer, offer_id)
-            user = db.session.get(TechnicianProfile, tech_id).user
-            barrier.wait(timeout=60)
+            try:
+                db.session.execute(text("SELECT 1"))  # hold a connection before the start
+                offer = db.session.get(Offer, offer_id)
+                user = db.session.get(TechnicianProfile, tech_id).user
+            finally:
+                barrier.wait(timeout=60)
             try:
                 offers.accept_offer(user, offer)
                 db.session.commit()
@@ -47,6 +49,9 @@ def _race(racer_app, jobs):
             except InvalidState as exc:
                 db.session.rollback()
                 outcome = exc.code
+            except Exception as exc:  # report, so the assertion shows what went wrong
+                db.session.rollback()
+                outcome = f"error: {exc.__class__.__name__}: {str(exc)[:120]}"
             finally:
                 db.session.remove()
             with lock:
