@@ -40,3 +40,15 @@ def access_counteroffer(user: User, counteroffer_id: int) -> Counteroffer:
         raise NotFound()
     access_offer(user, counter.offer_id)
     return counter
+
+
+def marketplace_assignment(user: User, assignment_id: int) -> Assignment:
+    """A published assignment opened to the marketplace (what any technician may see)."""
+    from .models import Engagement
+    from ..find.models import AssignmentStatus
+    assignment = db.session.get(Assignment, assignment_id)
+    engagement = db.session.get(Engagement, assignment_id) if assignment else None
+    if assignment is None or engagement is None or not engagement.open_to_marketplace \
+            or assignment.status != AssignmentStatus.PUBLISHED or user.technician is None:
+        raise NotFound()
+    return assignment

@@ -212,3 +212,41 @@ def list_technician_offers(user: User) -> list[Offer]:
 def list_assignment_offers(assignment: Assignment) -> list[Offer]:
     return list(db.session.scalars(select(Offer).where(Offer.assignment_id == assignment.id)
                                    .order_by(Offer.status, Offer.created_at)))
+
+
+def request_marketplace_offer(user: User, assignment: Assignment) -> Offer:
+    """A technician picks up an assignment that was opened to the marketplace."""
+    tech = user.technician
+    engagement = db.session.get(Engagement, assignment.id)
+    if tech is None or engagement is None or not engagement.open_to_marketplace \
+            or assignment.status != AssignmentStatus.PUBLISHED:
+        raise InvalidState("This assignment is not open to the marketplace.")
+    existing = db.session.scalar(select(Offer).where(Offer.assignment_id == assignment.id,
+                                                     Offer.technician_id == tech.id))
+    if existing is not None and existing.status not in (OfferStatus.CLOSED, OfferStatus.EXPIRED):
+        return existing
+    assert_can_take(tech, assignment)
+    sent = send_offers(assignment, [tech.id], source=OfferSource.MARKETPLACE)
+    return sent[0] if sent else existing
+
+
+def counts_for_technician(user: User) -> dict:
+    from sqlalchemy import func
+    rows = dict(db.session.execute(select(Offer.status, func.count()).where(
+        Offer.technician_id == user.technician.id).group_by(Offer.status)).all())
+    return {"open": rows.get(OfferStatus.OPEN, 0) + rows.get(OfferStatus.COUNTERED, 0),
+            "applied": rows.get(OfferStatus.APPLIED, 0),
+            "upcoming": db.session.scalar(select(func.count()).select_from(Assignment).where(
+                Assignment.assignee_id == user.technician.id,
+                Assignment.status == AssignmentStatus.ASSIGNED)) or 0}
+
+
+def counts_for_firm(user: User) -> dict:
+    from sqlalchemy import func
+    firm_id = user.membership.firm_id
+    base = select(func.count()).select_from(Offer).join(Assignment).where(
+        Assignment.firm_id == firm_id)
+    return {"counteroffers": db.session.scalar(base.where(Offer.status == OfferStatus.COUNTERED)) or 0,
+            "applicants": db.session.scalar(base.where(Offer.status == OfferStatus.APPLIED)) or 0,
+            "routing": db.session.scalar(select(func.count()).select_from(Assignment).where(
+                Assignment.firm_id == firm_id, Assignment.status == AssignmentStatus.PUBLISHED)) or 0}

@@ -16,7 +16,8 @@ from ..extensions import db
 from ..find.models import TalentPool
 from ..formkit import attempt, cents_or_none
 from . import backfill, offers, routing
-from .access import access_counteroffer, access_offer, firm_assignment, technician_assignment
+from .access import (access_counteroffer, access_offer, firm_assignment, marketplace_assignment,
+                     technician_assignment)
 from .forms import CounterForm, ReasonForm, RouteStagesForm
 from .models import Cancellation, Engagement, RoutingMode, TargetKind
 
@@ -217,3 +218,12 @@ def back_out(assignment_id: int):
     db.session.commit()
     flash("You are off this assignment. The firm has been told.", "info")
     return redirect(url_for("engage.offer", offer_id=offer_id) if offer_id else url_for("engage.my_offers"))
+
+
+@bp.post("/assignments/<int:assignment_id>/take")
+@technician_required
+def take_from_marketplace(assignment_id: int):
+    assignment = marketplace_assignment(current_user, assignment_id)
+    item = offers.request_marketplace_offer(current_user, assignment)
+    db.session.commit()
+    return redirect(url_for("engage.offer", offer_id=item.id))

@@ -270,3 +270,43 @@ def test_illegal_transition_raises_and_changes_nothing(dispatch):
     with pytest.raises(InvalidState):
         transition(job, S.APPROVED, actor=owner, action="test")
     assert job.status == S.DRAFT
+
+
+def test_marketplace_stage_lets_a_qualified_technician_pick_the_work_up(dispatch, client, auth):
+    owner, skill = dispatch
+    (tech,) = _techs(1, skill)
+    job = make_assignment(owner, skills={skill.id: 1})
+    _route(owner, job, stages=[StagePlan(TargetKind.MARKETPLACE)])
+    assert offers.list_assignment_offers(job) == []
+    auth.login(tech.user.email, factories.PASSWORD)
+    response = client.post(f"/assignments/{job.id}/take")
+    assert response.status_code == 302
+    offer = _offer(job, tech)
+    assert offer.source == OfferSource.MARKETPLACE
+    assert "1</span><span class=\"stat-label\">offers waiting" in client.get("/tech").get_data(as_text=True)
+
+
+def test_api_refuses_illegal_moves_with_the_error_shape(dispatch, client):
+    owner, skill = dispatch
+    (tech,) = _techs(1, skill)
+    job = make_assignment(owner, skills={skill.id: 1})
+    _route(owner, job, stages=[StagePlan(TargetKind.TECHNICIANS, technician_ids=[tech.id])])
+    from marketplace.accounts.tokens import issue_api_token
+    _, tech_token = issue_api_token(tech.user, "t")
+    _, firm_token = issue_api_token(owner, "f")
+    db.session.commit()
+    offer_id = _offer(job, tech).id
+    as_tech = {"Authorization": f"Bearer {tech_token}"}
+    as_firm = {"Authorization": f"Bearer {firm_token}"}
+    bad = client.post(f"/api/v1/offers/{offer_id}/choose", headers=as_firm)
+    assert bad.status_code == 409 and bad.json["error"]["code"] == "offer_closed"
+    back = client.post(f"/api/v1/assignments/{job.id}/back-out", json={"reason": "x"}, headers=as_tech)
+    assert back.status_code == 404  # not theirs yet
+    ok = client.post(f"/api/v1/offers/{offer_id}/accept", headers=as_tech)
+    assert ok.status_code == 200 and ok.json["status"] == "accepted"
+    again = client.post(f"/api/v1/offers/{offer_id}/accept", headers=as_tech)
+    assert again.status_code == 409
+    cancel = client.post(f"/api/v1/assignments/{job.id}/cancel", json={"reason": ""}, headers=as_firm)
+    assert cancel.status_code == 422 and "reason" in cancel.json["error"]["fields"]
+    timeline = client.get(f"/api/v1/assignments/{job.id}/timeline", headers=as_firm).json
+    assert [e["action"] for e in timeline][-1] == "assignment.accepted"

@@ -40,8 +40,12 @@ def _race(racer_app, jobs):
                 db.session.execute(text("SELECT 1"))  # hold a connection before the start
                 offer = db.session.get(Offer, offer_id)
                 user = db.session.get(TechnicianProfile, tech_id).user
-            finally:
+            except Exception as exc:
+                with lock:
+                    results.append(f"setup error: {exc.__class__.__name__}: {str(exc)[:100]}")
                 barrier.wait(timeout=60)
+                return
+            barrier.wait(timeout=60)
             try:
                 offers.accept_offer(user, offer)
                 db.session.commit()
@@ -80,7 +84,8 @@ def test_hundred_simultaneous_accepts_yield_exactly_one_assignee(app, ctx):
     db.session.remove()
     results = _race(_threaded_app(app), jobs)
     assert sorted(set(results)) == ["already_taken", "won"]
-    assert results.count("won") == 1 and results.count("already_taken") == 99
+    assert results.count("won") == 1 and results.count("already_taken") == 99, \
+        sorted(set(results))
     assignment = db.session.get(Assignment, job_id)
     assert assignment.status == S.ASSIGNED and assignment.assignee_id is not None
 
