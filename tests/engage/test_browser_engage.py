@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.find.models import Assignment, AssignmentStatus, PoolMember, PoolMemberStatus, TalentPool
 from marketplace.signals import technician_changed
 from tests import factories
-from tests.browser import PHONE, browser, live_server, login, screenshot  # noqa: F401
+from tests.browser import PHONE, login, screenshot
 from tests.find.helpers import DALLAS, make_assignment, tech_at
 
 pytestmark = pytest.mark.browser
