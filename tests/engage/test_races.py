@@ -24,6 +24,14 @@ def _threaded_app(app):
         pytest.skip("the race is run on PostgreSQL")
     with app.app_context():
         db.engine.dispose()  # leave every connection slot to the racers
+        # Idle pooled connections of other apps in this test process hold slots too
+        # (PostgreSQL allows 100); end them, pool_pre_ping replaces them later.
+        with db.engine.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle'"))
+        db.engine.dispose()
     return create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                                   "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool}})
 
