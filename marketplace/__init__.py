@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 # Stages in import order; each package exposes init_app(app).
-STAGES = ("accounts", "notifications", "verify", "find")
+STAGES = ("accounts", "notifications", "verify", "find", "engage")
 
 
 def create_app(config: str | type | None = None, overrides: dict[str, Any] | None = None) -> Flask:

@@ -1,0 +1,36 @@
+"""Engage: routing, offers and counteroffers, the assignment lifecycle, backfill."""
+from __future__ import annotations
+
+from flask import Flask
+
+_connected = False
+
+
+def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):
+    from .backfill import release_lapsed
+    release_lapsed(pairs, on)
+
+
+def offers_module():
+    from . import offers
+    return offers
+
+
+def init_app(app: Flask) -> None:
+    global _connected
+    from ..api import register_api
+    from ..signals import credentials_lapsed
+    from ..ui import register_nav, register_panel
+    from . import api, cli, models, tasks, views  # noqa: F401
+
+    app.register_blueprint(views.bp)
+    register_api(app, api.bp)
+    app.cli.add_command(cli.engage)
+    register_nav(app, "technician", "Offers", "engage.my_offers", order=20)
+    register_panel(app, "technician", "engage/_panel_technician.html",
+                   lambda user: offers_module().counts_for_technician(user), order=20)
+    register_panel(app, "firm", "engage/_panel_firm.html",
+                   lambda user: offers_module().counts_for_firm(user), order=20)
+    if not _connected:
+        credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
+        _connected = True

@@ -1,0 +1,54 @@
+"""Permission-checked loaders for engage objects (404 for anything not yours)."""
+from __future__ import annotations
+
+from ..accounts.models import User
+from ..errors import NotFound
+from ..extensions import db
+from ..find.models import Assignment
+from .models import Counteroffer, Offer
+
+
+def firm_assignment(user: User, assignment_id: int) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or not user.is_firm_user or assignment.firm_id != user.membership.firm_id:
+        raise NotFound()
+    return assignment
+
+
+def technician_assignment(user: User, assignment_id: int) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or user.technician is None or \
+            assignment.assignee_id != user.technician.id:
+        raise NotFound()
+    return assignment
+
+
+def access_offer(user: User, offer_id: int) -> Offer:
+    offer = db.session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound()
+    if user.technician is not None and offer.technician_id == user.technician.id:
+        return offer
+    if user.is_firm_user and offer.assignment.firm_id == user.membership.firm_id:
+        return offer
+    raise NotFound()
+
+
+def access_counteroffer(user: User, counteroffer_id: int) -> Counteroffer:
+    counter = db.session.get(Counteroffer, counteroffer_id)
+    if counter is None:
+        raise NotFound()
+    access_offer(user, counter.offer_id)
+    return counter
+
+
+def marketplace_assignment(user: User, assignment_id: int) -> Assignment:
+    """A published assignment opened to the marketplace (what any technician may see)."""
+    from .models import Engagement
+    from ..find.models import AssignmentStatus
+    assignment = db.session.get(Assignment, assignment_id)
+    engagement = db.session.get(Engagement, assignment_id) if assignment else None
+    if assignment is None or engagement is None or not engagement.open_to_marketplace \
+            or assignment.status != AssignmentStatus.PUBLISHED or user.technician is None:
+        raise NotFound()
+    return assignment

@@ -1,0 +1,144 @@
+"""When plans change: backouts, offboarding, cancellation, and automatic backfill."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+
+from .. import audit, clock
+from ..accounts.models import TechnicianProfile, User
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..find.matching import match_technicians
+from ..find.models import Assignment, AssignmentStatus
+from ..notifications.services import notify
+from ..verify.models import RequirementItem
+from .eligibility import eligible_ids
+from .lifecycle import transition
+from .models import (LIVE_OFFER_STATES, Backout, Cancellation, Engagement, Offer, OfferSource,
+                     OfferStatus)
+from .offers import send_offers
+
+
+def backfill(assignment: Assignment) -> list[Offer]:
+    """Offer the assignment at once to the next best matches (the standby list),
+    skipping anyone who declined or backed out of it."""
+    engagement = db.session.get(Engagement, assignment.id)
+    if engagement is None or assignment.status != AssignmentStatus.PUBLISHED:
+        return []
+    excluded = set(db.session.scalars(select(Offer.technician_id).where(
+        Offer.assignment_id == assignment.id, Offer.status == OfferStatus.DECLINED)))
+    excluded |= set(db.session.scalars(select(Backout.technician_id).where(
+        Backout.assignment_id == assignment.id)))
+    live = set(db.session.scalars(select(Offer.technician_id).where(
+        Offer.assignment_id == assignment.id, Offer.status.in_(LIVE_OFFER_STATES))))
+    matches = match_technicians(assignment, k=engagement.standby_size + len(live),
+                                exclude_ids=excluded | live)
+    standby = eligible_ids(assignment, [m.technician_id for m in matches])[:engagement.standby_size]
+    sent = send_offers(assignment, standby, source=OfferSource.STANDBY)
+    audit.record("assignment.backfilled", assignment, firm_id=assignment.firm_id,
+                 after={"standby": [o.technician_id for o in sent]})
+    return sent
+
+
+def _release(assignment: Assignment, tech: TechnicianProfile, *, actor, reason: str,
+             offboarded: bool) -> Backout:
+    hours = int((assignment.starts_at - clock.now()).total_seconds() // 3600)
+    transition(assignment, AssignmentStatus.PUBLISHED, actor=actor,
+               action="assignment.offboarded" if offboarded else "assignment.backed_out",
+               expect_assignee=tech.id, assignee_id=None,
+               message="You can only back out of assigned work before check-in.")
+    record = Backout(assignment_id=assignment.id, technician_id=tech.id, reason=reason[:300],
+                     hours_before_start=hours, offboarded=offboarded)
+    db.session.add(record)
+    db.session.execute(update(Offer).where(Offer.assignment_id == assignment.id,
+                                           Offer.technician_id == tech.id)
+                       .values(status=OfferStatus.CLOSED, decline_reason=reason[:300])
+                       .execution_options(synchronize_session=False))
+    for member in assignment.firm.memberships:
+        notify(member.user, "assignment.backed_out",
+               f"{tech.name} is off {assignment.title}",
+               f"{reason}\nWe offered it to your standby technicians right away.",
+               link=f"/assignments/{assignment.id}/engagement")
+    db.session.flush()
+    return record
+
+
+def back_out(user: User, assignment: Assignment, reason: str) -> list[Offer]:
+    """The technician gives the work back; the standby list gets it at once."""
+    tech = user.technician
+    if tech is None or assignment.assignee_id != tech.id:
+        raise PermissionDenied("This is not your assignment.")
+    if not (reason or "").strip():
+        raise ValidationFailed.field("reason", "Tell the firm why you are backing out.")
+    if assignment.status != AssignmentStatus.ASSIGNED:
+        raise InvalidState("You can only back out of assigned work before check-in.")
+    _release(assignment, tech, actor=user, reason=reason.strip(), offboarded=False)
+    return backfill(assignment)
+
+
+def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cancellation:
+    """The firm cancels. After the cutoff, an assigned technician is owed the fee."""
+    if actor.membership is None or actor.membership.firm_id != assignment.firm_id:
+        raise PermissionDenied("Only the firm can cancel its assignment.")
+    if not (reason or "").strip():
+        raise ValidationFailed.field("reason", "Say why (the technician sees it).")
+    engagement = db.session.get(Engagement, assignment.id)
+    assignee = assignment.assignee
+    fee = 0
+    if assignee is not None and engagement is not None:
+        hours_left = (assignment.starts_at - clock.now()).total_seconds() / 3600
+        if hours_left < engagement.cancellation_cutoff_hours:
+            fee = engagement.cancellation_fee_cents
+    transition(assignment, AssignmentStatus.CANCELLED, actor=actor, action="assignment.cancelled")
+    record = Cancellation(assignment_id=assignment.id, cancelled_by_id=actor.id,
+                          reason=reason.strip()[:300], fee_cents=fee,
+                          technician_id=assignee.id if assignee else None)
+    db.session.add(record)
+    db.session.execute(update(Offer).where(Offer.assignment_id == assignment.id,
+                                           Offer.status.in_(LIVE_OFFER_STATES))
+                       .values(status=OfferStatus.CLOSED)
+                       .execution_options(synchronize_session=False))
+    if assignee is not None:
+        body = f"Reason: {reason.strip()}"
+        if fee:
+            body += f"\nA cancellation fee of {fee / 100:,.2f} {assignment.currency} is owed to you."
+        notify(assignee.user, "assignment.cancelled", f"Cancelled: {assignment.title}", body)
+    db.session.flush()
+    return record
+
+
+def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int]]:
+    """Verify says these (technician, credential type) pairs lapsed. Future assigned work
+    needing the type goes back to routing with backfill; in-progress work is left alone
+    and its firm alerted. Returns {technician_id: [released assignment ids]}."""
+    if not pairs:
+        return {}
+    released: dict[int, list[int]] = {}
+    by_tech: dict[int, set[int]] = {}
+    for tid, type_id in pairs:
+        by_tech.setdefault(tid, set()).add(type_id)
+    rows = db.session.execute(
+        select(Assignment, RequirementItem.credential_type_id)
+        .join(RequirementItem, RequirementItem.requirement_set_id == Assignment.requirement_set_id)
+        .where(Assignment.assignee_id.in_(list(by_tech)),
+               Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]))
+    ).all()
+    for assignment, type_id in rows:
+        tid = assignment.assignee_id
+        if tid is None or type_id not in by_tech.get(tid, ()):
+            continue
+        tech = db.session.get(TechnicianProfile, tid)
+        if assignment.status == AssignmentStatus.IN_PROGRESS:
+            for member in assignment.firm.memberships:
+                notify(member.user, "assignment.credential_lapsed",
+                       f"{tech.name}'s credential lapsed during {assignment.title}",
+                       "The visit is in progress, so we did not remove them. Review it.",
+                       link=f"/assignments/{assignment.id}/engagement",
+                       dedupe_key=f"lapse-inprogress-{assignment.id}-{tid}")
+            continue
+        _release(assignment, tech, actor=None, offboarded=True,
+                 reason="A required credential lapsed; the technician was removed.")
+        backfill(assignment)
+        released.setdefault(tid, []).append(assignment.id)
+    return released

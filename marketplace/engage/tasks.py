@@ -1,0 +1,15 @@
+"""Celery tasks: advance staged routing and expire offers every minute."""
+from __future__ import annotations
+
+from ..extensions import celery
+from ..jobs import BEAT_SCHEDULE
+
+
+@celery.task(name="engage.advance_routing")
+def advance_routing_task() -> dict:
+    from .offers import expire_offers
+    from .routing import advance_routing
+    return {"stages_started": advance_routing(), "offers_expired": expire_offers()}
+
+
+BEAT_SCHEDULE["engage-advance-routing"] = {"task": "engage.advance_routing", "schedule": 60.0}
