@@ -4,15 +4,13 @@ from __future__ import annotations
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db
+from ..find.access import access_assignment
 from ..find.models import Assignment
 from .models import Counteroffer, Offer
 
 
-def firm_assignment(user: User, assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None or not user.is_firm_user or assignment.firm_id != user.membership.firm_id:
-        raise NotFound()
-    return assignment
+# The firm's own assignment: find's loader is the one rule.
+firm_assignment = access_assignment
 
 
 def technician_assignment(user: User, assignment_id: int) -> Assignment:

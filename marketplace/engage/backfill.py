@@ -14,7 +14,7 @@ from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
 from ..verify.models import RequirementItem
 from .eligibility import eligible_ids
-from .lifecycle import transition
+from ..find.lifecycle import transition
 from .models import (LIVE_OFFER_STATES, Backout, Cancellation, Engagement, Offer, OfferSource,
                      OfferStatus)
 from .offers import send_offers

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
 from .eligibility import assert_can_take, lock_technician
-from .lifecycle import transition
+from ..find.lifecycle import transition
 from .models import (LIVE_OFFER_STATES, CounterStatus, Counteroffer, Engagement, Offer,
                      OfferSource, OfferStatus, RoutingMode)
 

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..find.matching import match_technicians
 from ..find.models import Assignment, AssignmentStatus, PoolMember, PoolMemberStatus, TalentPool
 from .eligibility import eligible_ids
-from .lifecycle import transition
+from ..find.lifecycle import transition
 from .models import Engagement, OfferSource, RoutingMode, RoutingStage, TargetKind
 from .offers import send_offers
 

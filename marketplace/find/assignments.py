@@ -22,6 +22,7 @@ from ..money import parse_amount
 from ..verify.models import RequirementSet
 from .models import (Assignment, AssignmentSkill, AssignmentStatus, AssignmentTemplate,
                      Pricing, ScheduleKind)
+from .lifecycle import transition
 
 EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
 MAX_WINDOW_HOURS = 12
@@ -276,22 +277,16 @@ def publish_assignment(user: User, assignment: Assignment) -> Assignment:
     if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
             assignment.budget_cents > member.budget_limit_cents:
         raise PermissionDenied("This budget is above your limit; ask a manager to publish.")
-    assignment.status = AssignmentStatus.PUBLISHED
-    assignment.published_at = clock.now()
-    assignment.version += 1
-    db.session.flush()
-    audit.record("assignment.published", assignment, actor=user, firm_id=assignment.firm_id)
+    transition(assignment, AssignmentStatus.PUBLISHED, actor=user, action="assignment.published",
+               published_at=clock.now())
     return assignment
 
 
 def cancel_draft(user: User, assignment: Assignment) -> Assignment:
-    """Drafts and unassigned published work can be withdrawn here; engage owns the rest."""
+    """Withdraw a draft or unrouted published assignment (engage cancels routed work, with fees)."""
     if assignment.status not in EDITABLE:
         raise InvalidState("Only a draft or unassigned assignment can be cancelled here.")
-    assignment.status = AssignmentStatus.CANCELLED
-    assignment.version += 1
-    db.session.flush()
-    audit.record("assignment.cancelled", assignment, actor=user, firm_id=assignment.firm_id)
+    transition(assignment, AssignmentStatus.CANCELLED, actor=user, action="assignment.cancelled")
     return assignment
 
 

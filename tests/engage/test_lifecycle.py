@@ -10,7 +10,7 @@ from marketplace import clock
 from marketplace.accounts.models import Role
 from marketplace.audit import AuditEntry
 from marketplace.engage import backfill, offers, routing
-from marketplace.engage.lifecycle import ALLOWED, transition
+from marketplace.find.lifecycle import ALLOWED, transition
 from marketplace.engage.models import (Backout, Cancellation, CounterStatus, Offer,
                                        OfferSource, OfferStatus, RoutingMode, TargetKind)
 from marketplace.engage.routing import StagePlan

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from .. import audit, clock
 from ..errors import InvalidState
 from ..extensions import db
-from ..find.models import Assignment, AssignmentStatus as S
+from .models import Assignment, AssignmentStatus as S
 
 ALLOWED: dict[S, set[S]] = {
     S.DRAFT: {S.PUBLISHED, S.CANCELLED},
