@@ -57,6 +57,7 @@ worker: setup
 
 bench: setup
 	$(BIN)/python bench/matching.py --quick
+	$(BIN)/python bench/verify_sweep.py
 
 freeze:
 	$(BIN)/pip freeze
