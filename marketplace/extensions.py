@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from flask import current_app, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -37,7 +38,8 @@ class AppContextTask(Task):
     abstract = True
 
     def __call__(self, *args, **kwargs):
-        flask_app = self.app.flask_app
+        # Eager tasks run inside the caller's app; a worker uses the app it was built with.
+        flask_app = current_app._get_current_object() if has_app_context() else self.app.flask_app
         with flask_app.app_context():
             try:
                 result = self.run(*args, **kwargs)

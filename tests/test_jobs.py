@@ -32,7 +32,7 @@ def test_a_real_worker_on_redis_runs_the_task(tmp_path):
          "--concurrency", "1", "-Q", queue, "--without-gossip", "--without-mingle",
          "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    client = Celery(broker=services.REDIS_URL, backend=services.REDIS_URL)
+    client = Celery(broker=services.REDIS_URL, backend=services.REDIS_URL, set_as_current=False)
     try:
         result = client.send_task("marketplace.heartbeat", args=["from-test"], queue=queue)
         value = result.get(timeout=60)
