@@ -13,6 +13,7 @@ from ..openapi import documented
 from ..pagination import page_args, paginate
 from . import assignments as svc
 from . import pools
+from . import csv_import
 from .access import access_assignment, access_pool, access_public_pool, access_template
 from .matching import feed_for, match_technicians
 from .models import PoolMember
@@ -120,7 +121,7 @@ def matches(assignment_id: int):
             response=OBJ, errors=(401, 403, 422))
 def import_assignments():
     data = json_body()
-    report = svc.import_csv(current_user, str(data.get("csv") or ""),
+    report = csv_import.import_csv(current_user, str(data.get("csv") or ""),
                             publish=bool(data.get("publish")))
     db.session.commit()
     return jsonify({"created": [assignment_json(a) for a in report.created],

@@ -14,6 +14,7 @@ from ..pagination import page_args, paginate
 from ..verify.models import RequirementSet
 from . import assignments as svc
 from . import pools
+from . import csv_import
 from .access import access_assignment, access_pool, access_template
 from .forms import AssignmentForm, CsvForm, MemberForm, PoolForm, TemplateForm
 from .matching import feed_for, match_technicians
@@ -142,7 +143,7 @@ def import_csv():
         upload = request.files.get("file")
         text = upload.read().decode("utf-8", errors="replace") if upload else ""
         try:
-            report = svc.import_csv(current_user, text, publish=form.publish.data)
+            report = csv_import.import_csv(current_user, text, publish=form.publish.data)
             db.session.commit()
             flash(f"{len(report.created)} assignments created; {len(report.errors)} rows "
                   "need fixing.", "success" if report.ok else "warning")
@@ -150,7 +151,7 @@ def import_csv():
             db.session.rollback()
             apply_field_errors(form, exc.fields, exc.message)
     return render_template("find/import.html", form=form, report=report,
-                           columns=svc.CSV_COLUMNS)
+                           columns=csv_import.CSV_COLUMNS)
 
 
 @bp.route("/pools", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.find import csv_import
 from marketplace import clock
 from marketplace.accounts.models import Role
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
@@ -144,7 +145,7 @@ Store 105 POS,"Houston, TX",2030-06-12,13:00,12:00,,fixed,300,,
 
 def test_csv_creates_good_rows_and_reports_bad_rows_by_line_creating_nothing_from_them(owner,
                                                                                        skill):
-    report = svc.import_csv(owner, CSV)
+    report = csv_import.import_csv(owner, CSV)
     db.session.commit()
     assert [a.title for a in report.created] == ["Store 101 POS", "Store 104 POS"]
     lines = {line: fields for line, fields in report.errors}
@@ -156,5 +157,5 @@ def test_csv_creates_good_rows_and_reports_bad_rows_by_line_creating_nothing_fro
 
 def test_csv_without_required_columns_is_rejected(owner):
     with pytest.raises(ValidationFailed) as err:
-        svc.import_csv(owner, "name,where\nx,y\n")
+        csv_import.import_csv(owner, "name,where\nx,y\n")
     assert "file" in err.value.fields
