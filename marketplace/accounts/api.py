@@ -9,7 +9,7 @@ from ..api import json_body
 from ..extensions import db
 from ..openapi import documented
 from ..pagination import page_args, paginate
-from . import services, tokens
+from . import tokens
 from .access import access_api_token, firm_required
 from .models import ApiToken, Membership, Skill, User
 

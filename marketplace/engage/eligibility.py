@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..errors import InvalidState, PermissionDenied
 from ..extensions import db
-from ..find.matching import MatchQuery, _excluded
+from ..find.matching import MatchQuery, excluded_ids
 from ..find.models import Assignment, FirmBlock
 from ..verify import compliance
 
@@ -26,7 +26,7 @@ def eligible_ids(assignment: Assignment, technician_ids: list[int]) -> list[int]
     active = set(db.session.scalars(select(TechnicianProfile.id).where(
         TechnicianProfile.id.in_(technician_ids),
         TechnicianProfile.status == TechnicianStatus.ACTIVE)))
-    bad = _excluded(MatchQuery.of(assignment), sorted(active))
+    bad = excluded_ids(MatchQuery.of(assignment), sorted(active))
     return [tid for tid in technician_ids if tid in active and tid not in bad]
 
 

@@ -75,7 +75,7 @@ def _assign(offer: Offer, actor: User, *, price_cents: int, action: str) -> None
     lock_technician(tech.id)
     assert_can_take(tech, assignment)
     transition(assignment, AssignmentStatus.ASSIGNED, actor=actor, action=action,
-               message="Sorry, this assignment was already taken.",
+               message="Sorry, this assignment was already taken.", code="already_taken",
                assignee_id=tech.id)
     offer.status, offer.price_cents, offer.responded_at = OfferStatus.ACCEPTED, price_cents, clock.now()
     db.session.execute(update(Offer).where(
@@ -96,12 +96,7 @@ def accept_offer(user: User, offer: Offer) -> None:
     _require_live(offer, OfferStatus.OPEN)
     if engagement_of(offer.assignment).mode != RoutingMode.FIRST_TO_ACCEPT:
         raise InvalidState("This firm chooses among applicants: apply instead.")
-    try:
-        _assign(offer, user, price_cents=offer.price_cents, action="assignment.accepted")
-    except InvalidState as exc:
-        if "already taken" in exc.message:
-            exc.code = "already_taken"
-        raise
+    _assign(offer, user, price_cents=offer.price_cents, action="assignment.accepted")
 
 
 def decline_offer(user: User, offer: Offer, reason: str) -> None:

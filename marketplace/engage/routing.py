@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit, clock
 from ..accounts.models import Role, User
@@ -132,7 +132,6 @@ def run_due_stages(assignment: Assignment, now: datetime | None = None) -> int:
 def advance_routing(now: datetime | None = None) -> int:
     """Start every due stage of assignments still looking for someone. Idempotent:
     a stage is claimed by a conditional UPDATE before it runs."""
-    from sqlalchemy import update
     now = now or clock.now()
     due = db.session.execute(
         select(RoutingStage.id, RoutingStage.assignment_id)

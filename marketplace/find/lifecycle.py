@@ -30,7 +30,7 @@ ALLOWED: dict[S, set[S]] = {
 
 def transition(assignment: Assignment, to: S, *, actor: Any, action: str,
                expect_assignee: int | None = None, message: str | None = None,
-               **values) -> None:
+               code: str | None = None, **values) -> None:
     """Move `assignment` to `to` if, in the database, it is in a state that allows it."""
     sources = [state for state, targets in ALLOWED.items() if to in targets]
     stmt = (update(Assignment)
@@ -43,7 +43,7 @@ def transition(assignment: Assignment, to: S, *, actor: Any, action: str,
     if db.session.execute(stmt).rowcount != 1:
         db.session.refresh(assignment)
         raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
-                           f"it cannot become {to.label.lower()}.")
+                           f"it cannot become {to.label.lower()}.", code=code)
     db.session.refresh(assignment)
     audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id, before=before,
                  after={"status": to.value, "assignee_id": assignment.assignee_id})

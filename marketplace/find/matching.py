@@ -173,7 +173,7 @@ def rebuild_index() -> int:
 
 # --- filters shared by the engine, the brute-force reference and the feed -------
 
-def _excluded(query: MatchQuery, ids: Sequence[int]) -> set[int]:
+def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
     """Of `ids`, those blocked by the firm, booked in an overlapping window or non-compliant."""
     if not ids:
         return set()
@@ -259,7 +259,7 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
             unchecked.sort(reverse=True)   # nearest at the end: pop() is cheap
         while unchecked and not _settled(ok, unchecked, covered, k):
             chunk = [unchecked.pop() for _ in range(min(batch, len(unchecked)))]
-            bad = _excluded(query, [tid for _, tid in chunk])
+            bad = excluded_ids(query, [tid for _, tid in chunk])
             ok.extend((d, tid) for d, tid in chunk if tid not in bad)
         if _settled(ok, unchecked, covered, k):
             break
@@ -292,7 +292,7 @@ def match_brute_force(query: MatchQuery | Assignment, k: int = 50,
         d = haversine_km(query.lat, query.lon, profile.lat, profile.lon)
         if d <= query.radius_km and d <= profile.travel_radius_km:
             near[profile.id] = d
-    bad = _excluded(query, list(near))
+    bad = excluded_ids(query, list(near))
     return _rank(query, {t: d for t, d in near.items() if t not in bad})[:k]
 
 
@@ -314,7 +314,7 @@ def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
 
     The same rules as match_technicians, seen from the technician's side: every
     candidate assignment is checked with the same distance, skill and exclusion
-    filters (`_excluded`) as a match query for that assignment.
+    filters (`excluded_ids`) as a match query for that assignment.
     """
     if not _matchable(profile):
         return []
@@ -334,7 +334,7 @@ def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
             continue
         if any(have.get(s.skill_id, 0) < s.min_level for s in a.skills):
             continue
-        if profile.id in _excluded(MatchQuery.of(a), [profile.id]):
+        if profile.id in excluded_ids(MatchQuery.of(a), [profile.id]):
             continue
         items.append(FeedItem(a, d))
     items.sort(key=lambda i: (i.distance_km, i.assignment.starts_at, i.assignment.id))
