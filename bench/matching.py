@@ -27,13 +27,12 @@ from datetime import date, datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import h3  # noqa: E402
 import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from marketplace.catalog import METROS, SKILLS  # noqa: E402
-from marketplace.find.matching import (EARTH_RADIUS_KM, H3_RES, MatchQuery,  # noqa: E402
-                                       _disk_k, search)
+from marketplace.find.geo import EARTH_RADIUS_KM, cell_of, cover  # noqa: E402
+from marketplace.find.matching import MatchQuery, search  # noqa: E402
 
 QUERIES = 2000
 RADIUS_KM = 50
@@ -105,9 +104,7 @@ def load(app, data: dict) -> int:
                                                "created_at": now}])
         conn.execute(insert(RequirementItem), [{"id": 1, "requirement_set_id": 1,
                                                 "credential_type_id": 1}])
-        cells = [h3.str_to_int(h3.latlng_to_cell(a, b, H3_RES))
-                 for a, b in zip(data["lat"], data["lon"])]
-        data["cells"] = np.array(cells, dtype=np.uint64)
+        cells = data["cells"]
         step = 20000
         ts_id = 0
         for lo in range(0, n, step):
@@ -153,7 +150,9 @@ def load(app, data: dict) -> int:
 
 
 class Reference:
-    """Brute force (full numpy scan) and the floor (numpy bucketed by cell)."""
+    """Brute force (full numpy scan) and the floor: numpy over the same data, held
+    per skill sorted by stored cell, read with the same cover (geo.cover) of the
+    full radius, driven by the rarest required skill, vectorised."""
 
     def __init__(self, data: dict):
         self.lat, self.lon = np.radians(data["lat"]), np.radians(data["lon"])
@@ -163,11 +162,12 @@ class Reference:
         self.level = np.zeros((len(SKILLS) + 1, n), dtype=np.int8)
         for t, (ss, ls) in enumerate(zip(data["skills"], data["levels"])):
             self.level[ss + 1, t] = ls
-        order = np.argsort(data["cells"], kind="stable")
-        sorted_cells = data["cells"][order]
-        uniq, starts = np.unique(sorted_cells, return_index=True)
-        ends = np.append(starts[1:], len(order))
-        self.buckets = {int(c): order[s:e] for c, s, e in zip(uniq, starts, ends)}
+        cells = data["cells"]
+        self.by_skill = {}
+        for s in range(1, len(SKILLS) + 1):
+            idx = np.nonzero(self.level[s])[0]
+            order = np.argsort(cells[idx], kind="stable")
+            self.by_skill[s] = (cells[idx][order], idx[order])
 
     def _dist(self, lat, lon, idx):
         p1, l1 = math.radians(lat), math.radians(lon)
@@ -193,12 +193,14 @@ class Reference:
         return self._top(lat, lon, skills, np.arange(len(self.lat)))
 
     def floor(self, lat, lon, skills):
-        centre = h3.latlng_to_cell(lat, lon, H3_RES)
-        parts = [self.buckets.get(h3.str_to_int(c)) for c in h3.grid_disk(centre,
-                                                                         _disk_k(RADIUS_KM))]
-        parts = [p for p in parts if p is not None]
-        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        return self._top(lat, lon, skills, idx)
+        rarest = min(skills, key=lambda s: len(self.by_skill[s][1]))
+        cells, idx = self.by_skill[rarest]
+        ranges = np.array(cover(lat, lon, RADIUS_KM), dtype=np.int64)
+        starts = np.searchsorted(cells, ranges[:, 0])
+        ends = np.searchsorted(cells, ranges[:, 1], side="right")
+        parts = [idx[a:b] for a, b in zip(starts, ends) if b > a]
+        found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return self._top(lat, lon, skills, found)
 
 
 def pct(values, p):
@@ -258,14 +260,16 @@ def run(n: int, seed: int = 1) -> dict:
     rng = np.random.default_rng(seed)
     data = generate(n, rng)
     qs = queries(np.random.default_rng(seed + 1), data["pop"])
-    data["cells"] = np.array([h3.str_to_int(h3.latlng_to_cell(a, b, H3_RES))
-                              for a, b in zip(data["lat"], data["lon"])], dtype=np.uint64)
+    data["cells"] = np.array([cell_of(a, b) for a, b in zip(data["lat"], data["lon"])],
+                             dtype=np.int64)
     ref = Reference(data)
-    floor = []
+    floor, floor_misses = [], 0
     for lat, lon, skills in qs:
         t = time.perf_counter()
-        ref.floor(lat, lon, skills)
+        got = ref.floor(lat, lon, skills)
         floor.append((time.perf_counter() - t) * 1000)
+        floor_misses += got != ref.brute(lat, lon, skills)
+    assert floor_misses == 0, f"the floor disagrees with brute force on {floor_misses} queries"
     result = {"n": n, "floor_p95_ms": pct(floor, 95)}
     with tempfile.TemporaryDirectory() as tmp:
         r = run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", data, qs, ref)

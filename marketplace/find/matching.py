@@ -9,76 +9,38 @@ in progress) in an overlapping window.
 Score (lower is better): the haversine distance in km from the site. Ties go to
 the lower technician id. The rate stage adds reliability and rating terms here.
 
-Speed: the match index (models.MatchIndexRow) holds one row per (skill, H3 cell,
-technician) for matchable technicians, with the columns the query reads. A
-search covers the site's disk in growing steps of radius and stops as soon as
-k qualified technicians are closer than the radius already covered: nobody in
-the cells not yet read can beat them.
+Speed: a search reads the match index (match_index.py) over discs of growing
+radius (geo.cover), each step reading only ranges not read before, driven by
+the rarest required skill with the others checked by primary-key lookups. It
+stops as soon as k qualified technicians are nearer than the radius covered:
+nobody unread can beat them. Blocks, bookings and compliance are checked in one
+statement for the nearest candidates only, in batches.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-import h3
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, select, union
 
-from ..accounts.models import TechnicianProfile, TechnicianSkill, TechnicianStatus, User
+from ..accounts.models import TechnicianProfile, TechnicianSkill
 from .. import clock
 from ..extensions import db
 from ..verify import compliance
-from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock, MatchIndexRow
+from .geo import (EARTH_RADIUS_KM, cell_of, haversine_km, haversine_sql, merge,
+                  ranges_by_distance)
+from .match_index import ANY_SKILL, matchable, rebuild_index, reindex_technician, skill_count
+from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock
 
-# The one distance definition: haversine on a sphere of the mean Earth radius (IUGG).
-EARTH_RADIUS_KM = 6371.0088
-H3_RES = 6
-ANY_SKILL = 0
-# Smallest hexagon edge at H3_RES over the continental US, with a safety margin
-# (H3 cells vary in size; the average edge at res 6 is ~3.7 km).
-_EDGE_MIN_KM = 0.7 * h3.average_hexagon_edge_length(H3_RES, "km")
-# Radii searched in turn: doubling from _FIRST_STEP_KM up to the assignment radius.
-_FIRST_STEP_KM = 10.0
+__all__ = ["EARTH_RADIUS_KM", "Match", "MatchQuery", "cell_of", "excluded_ids", "feed_for",
+           "haversine_km", "haversine_sql", "match_brute_force", "match_technicians",
+           "rebuild_index", "reindex_technician", "search"]
 
-
-def _radii(radius_km: float) -> list[float]:
-    steps, r = [], _FIRST_STEP_KM
-    while r * 1.5 < radius_km:
-        steps.append(r)
-        r *= 2
-    return steps + [float(radius_km)]
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def haversine_sql(lat_col, lon_col, lat: float, lon: float):
-    """The same formula as haversine_km, as a SQL expression (SQLite and PostgreSQL)."""
-    p1, p2 = func.radians(lat_col), math.radians(lat)
-    dp = (p2 - p1) / 2
-    dl = (math.radians(lon) - func.radians(lon_col)) / 2
-    a = func.sin(dp) * func.sin(dp) + \
-        func.cos(p1) * math.cos(p2) * func.sin(dl) * func.sin(dl)
-    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(a))
-
-
-def cell_of(lat: float, lon: float) -> int:
-    return h3.str_to_int(h3.latlng_to_cell(lat, lon, H3_RES))
-
-
-def _disk_k(radius_km: float) -> int:
-    """Rings of cells around the site's cell that hold every point within radius_km.
-
-    A point within d of the site lies in a cell whose centre is within d + 2e of
-    the site cell's centre, and ring k starts 1.5·k·e out.
-    """
-    return max(1, math.ceil((radius_km + 2 * _EDGE_MIN_KM) / (1.5 * _EDGE_MIN_KM)))
+_FIRST_STEP_KM = 2.5
 
 
 @dataclass
@@ -120,79 +82,40 @@ class MatchQuery:
                    assignment_id=assignment.id)
 
 
-# --- the index -----------------------------------------------------------------
-
-def _index_rows(profile: TechnicianProfile, skills: Iterable[tuple[int, int]]) -> list[dict]:
-    cell = cell_of(profile.lat, profile.lon)
-    base = {"cell": cell, "technician_id": profile.id, "lat": profile.lat, "lon": profile.lon,
-            "travel_radius_km": profile.travel_radius_km}
-    rows = [{**base, "skill_id": ANY_SKILL, "level": 0}]
-    rows += [{**base, "skill_id": sid, "level": level} for sid, level in skills]
-    return rows
-
-
-def _matchable(profile: TechnicianProfile | None) -> bool:
-    return (profile is not None and profile.status == TechnicianStatus.ACTIVE
-            and profile.has_location and profile.user.is_enabled)
-
-
-def reindex_technician(technician_id: int) -> None:
-    """Bring one technician's index rows in step with their profile (add/flush only)."""
-    db.session.flush()
-    db.session.execute(delete(MatchIndexRow).where(MatchIndexRow.technician_id == technician_id))
-    profile = db.session.get(TechnicianProfile, technician_id)
-    if _matchable(profile):
-        skills = db.session.execute(select(TechnicianSkill.skill_id, TechnicianSkill.level).where(
-            TechnicianSkill.technician_id == technician_id)).all()
-        db.session.execute(insert(MatchIndexRow), _index_rows(profile, skills))
-
-
-def rebuild_index() -> int:
-    """Rebuild the whole index from the source tables; returns the row count."""
-    db.session.flush()
-    db.session.execute(delete(MatchIndexRow))
-    skills: dict[int, list[tuple[int, int]]] = {}
-    for tid, sid, level in db.session.execute(select(
-            TechnicianSkill.technician_id, TechnicianSkill.skill_id, TechnicianSkill.level)):
-        skills.setdefault(tid, []).append((sid, level))
-    profiles = db.session.scalars(
-        select(TechnicianProfile).join(User, User.id == TechnicianProfile.user_id).where(
-            TechnicianProfile.status == TechnicianStatus.ACTIVE, User.is_enabled.is_(True),
-            TechnicianProfile.lat.is_not(None), TechnicianProfile.lon.is_not(None)))
-    rows: list[dict] = []
-    count = 0
-    for profile in profiles:
-        rows += _index_rows(profile, skills.get(profile.id, []))
-        if len(rows) >= 5000:
-            db.session.execute(insert(MatchIndexRow), rows)
-            count, rows = count + len(rows), []
-    if rows:
-        db.session.execute(insert(MatchIndexRow), rows)
-    return count + len(rows)
-
-
 # --- filters shared by the engine, the brute-force reference and the feed -------
+
+@lru_cache(maxsize=None)
+def _exclusion_stmt(by_firm: bool, by_window: bool, by_set: bool, skip_assignment: bool):
+    """One statement for every exclusion, compiled once per shape."""
+    ids = bindparam("ids", expanding=True)
+    parts = []
+    if by_firm:
+        parts.append(select(FirmBlock.technician_id).where(
+            FirmBlock.firm_id == bindparam("firm_id"), FirmBlock.technician_id.in_(ids)))
+    if by_window:
+        booked = select(Assignment.assignee_id).where(
+            Assignment.assignee_id.in_(ids), Assignment.status.in_(BOOKED_STATES),
+            Assignment.starts_at < bindparam("ends_at"),
+            Assignment.ends_at > bindparam("starts_at"))
+        if skip_assignment:
+            booked = booked.where(Assignment.id != bindparam("assignment_id"))
+        parts.append(booked)
+    if by_set:
+        parts.append(compliance.noncompliant_select())
+    return parts[0] if len(parts) == 1 else union(*parts)
+
 
 def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
     """Of `ids`, those blocked by the firm, booked in an overlapping window or non-compliant."""
-    if not ids:
+    by_window = query.starts_at is not None and query.ends_at is not None
+    shape = (query.firm_id is not None, by_window, query.requirement_set_id is not None,
+             by_window and query.assignment_id is not None)
+    if not ids or not any(shape):
         return set()
-    out: set[int] = set()
-    if query.firm_id is not None:
-        out |= set(db.session.scalars(select(FirmBlock.technician_id).where(
-            FirmBlock.firm_id == query.firm_id, FirmBlock.technician_id.in_(ids))))
-    if query.starts_at is not None and query.ends_at is not None:
-        stmt = select(Assignment.assignee_id).where(
-            Assignment.assignee_id.in_(ids), Assignment.status.in_(BOOKED_STATES),
-            Assignment.starts_at < query.ends_at, Assignment.ends_at > query.starts_at)
-        if query.assignment_id is not None:
-            stmt = stmt.where(Assignment.id != query.assignment_id)
-        out |= set(db.session.scalars(stmt))
-    if query.requirement_set_id is not None:
-        ok = compliance.compliant_ids(query.requirement_set_id, query.on or clock.today(), ids)
-        if ok is not None:
-            out |= set(ids) - ok
-    return out
+    params = {"ids": list(ids), "firm_id": query.firm_id, "starts_at": query.starts_at,
+              "ends_at": query.ends_at, "assignment_id": query.assignment_id,
+              "requirement_set_id": query.requirement_set_id, "on": query.on or clock.today()}
+    return set(db.session.scalars(_exclusion_stmt(*shape), params))
 
 
 def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
@@ -203,11 +126,37 @@ def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
 
 # --- the engine --------------------------------------------------------------------
 
-def _skill_sql(skills: dict[int, int]) -> str:
-    if not skills:
-        return f"skill_id = {ANY_SKILL}"
-    return " OR ".join(f"(skill_id = {int(sid)} AND level >= {int(level)})"
-                       for sid, level in skills.items())
+class _IndexReader:
+    """Reads the match index over lists of cell ranges for one skill requirement.
+
+    Driven by the rarest required skill; the others are checked by primary-key
+    lookups. Every value inlined is an int we computed, which spares building
+    and compiling an expression per query (the hot path). On PostgreSQL the
+    ranges travel as two arrays, so the text is constant and the plan reused.
+    """
+
+    def __init__(self, conn, skills: dict[int, int]):
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        order = sorted(skills, key=lambda sid: (skill_count(sid), sid))
+        first, level = (order[0], skills[order[0]]) if order else (ANY_SKILL, 0)
+        source = ("unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS r(lo, hi) JOIN match_index m "
+                  "ON m.cell BETWEEN r.lo AND r.hi" if self.postgres else "match_index m")
+        sql = (f"SELECT m.technician_id, m.lat, m.lon, m.travel_radius_km FROM {source} "
+               f"WHERE m.skill_id = {int(first)} AND m.level >= {int(level)}")
+        for sid in order[1:]:
+            sql += (" AND EXISTS (SELECT 1 FROM match_index o WHERE o.skill_id = "
+                    f"{int(sid)} AND o.cell = m.cell AND o.technician_id = m.technician_id "
+                    f"AND o.level >= {int(skills[sid])})")
+        self.sql = sql
+
+    def rows(self, ranges: list[tuple[int, int]]):
+        ranges = merge(ranges)
+        if self.postgres:
+            return self.conn.exec_driver_sql(self.sql, {"lo": [lo for lo, _ in ranges],
+                                                         "hi": [hi for _, hi in ranges]})
+        where = " OR ".join(f"m.cell BETWEEN {lo} AND {hi}" for lo, hi in ranges)
+        return self.conn.exec_driver_sql(f"{self.sql} AND ({where})")
 
 
 def _settled(ok: list[tuple[float, int]], unchecked: list[tuple[float, int]],
@@ -225,44 +174,45 @@ def _settled(ok: list[tuple[float, int]], unchecked: list[tuple[float, int]],
 def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> list[Match]:
     """The top-k qualified technicians for `query`, read from the match index.
 
-    Each step reads only the cells not read before. Candidates are checked for
-    blocks, bookings and compliance lazily, nearest first and in batches, so a
-    query in a dense metro checks about k technicians, not thousands.
+    Ranges of the index come nearest first (geo.ranges_by_distance); they are
+    read in steps of doubling radius, one statement per step. Candidates are
+    checked for blocks, bookings and compliance lazily, nearest first and in
+    batches, so a query in a dense metro checks about k technicians, not
+    thousands.
     """
     skip = set(exclude_ids)
-    centre = h3.latlng_to_cell(query.lat, query.lon, H3_RES)
-    sql_skills = _skill_sql(query.skills)
-    n_skills = len(query.skills)
-    conn = db.session.connection()
-    seen_cells: set[str] = set()
+    index = _IndexReader(db.session.connection(), query.skills)
     unchecked: list[tuple[float, int]] = []
     ok: list[tuple[float, int]] = []
-    batch = max(k, 32)
-    for covered in _radii(query.radius_km):
-        cells = set(h3.grid_disk(centre, _disk_k(covered))) - seen_cells
-        seen_cells |= cells
-        if cells:
-            # Every value is an int we computed, so inlining is safe, and it spares
-            # building and compiling an expression per query (the hot path).
-            cell_list = ",".join(str(h3.str_to_int(c)) for c in cells)
-            stmt = ("SELECT technician_id, lat, lon, travel_radius_km FROM match_index "
-                    f"WHERE cell IN ({cell_list}) AND ({sql_skills})")
-            if n_skills > 1:
-                stmt += (" GROUP BY technician_id, lat, lon, travel_radius_km "
-                         f"HAVING count(*) = {n_skills}")
-            for tid, lat, lon, travel in conn.exec_driver_sql(stmt):
-                if tid in skip:
-                    continue
-                d = haversine_km(query.lat, query.lon, lat, lon)
-                if d <= query.radius_km and d <= travel:
+    batch = k + k // 4 + 8
+    lat0, lon0, radius = query.lat, query.lon, query.radius_km
+
+    def read(ranges: list[tuple[int, int]], covered: float, last: bool = False) -> bool:
+        """Read `ranges`, everyone nearer than `covered` being read by then; True when done."""
+        if ranges:
+            for tid, lat, lon, travel in index.rows(ranges):
+                d = haversine_km(lat0, lon0, lat, lon)
+                if d <= radius and d <= travel and tid not in skip:
                     unchecked.append((d, tid))
             unchecked.sort(reverse=True)   # nearest at the end: pop() is cheap
+        if not last and len(ok) + len(unchecked) < k:
+            return False                   # all of them are needed: check them in one go
         while unchecked and not _settled(ok, unchecked, covered, k):
             chunk = [unchecked.pop() for _ in range(min(batch, len(unchecked)))]
             bad = excluded_ids(query, [tid for _, tid in chunk])
             ok.extend((d, tid) for d, tid in chunk if tid not in bad)
-        if _settled(ok, unchecked, covered, k):
-            break
+        return _settled(ok, unchecked, covered, k)
+
+    step, pending = _FIRST_STEP_KM, []
+    for bound, cells in ranges_by_distance(lat0, lon0, radius):
+        if bound > step:
+            # Everyone nearer than `bound` is in what was yielded before it.
+            if read(pending, bound):
+                break
+            step, pending = max(step * 2, bound), []
+        pending.append(cells)
+    else:
+        read(pending, radius, last=True)
     return _rank(query, {tid: d for d, tid in ok})[:k]
 
 
@@ -284,7 +234,7 @@ def match_brute_force(query: MatchQuery | Assignment, k: int = 50,
         levels.setdefault(tid, {})[sid] = level
     near: dict[int, float] = {}
     for profile in db.session.scalars(select(TechnicianProfile)):
-        if not _matchable(profile) or profile.id in skip:
+        if not matchable(profile) or profile.id in skip:
             continue
         have = levels.get(profile.id, {})
         if any(have.get(sid, 0) < lvl for sid, lvl in query.skills.items()):
@@ -316,7 +266,7 @@ def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
     candidate assignment is checked with the same distance, skill and exclusion
     filters (`excluded_ids`) as a match query for that assignment.
     """
-    if not _matchable(profile):
+    if not matchable(profile):
         return []
     reach = float(profile.travel_radius_km)
     dlat = reach / 111.0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer,
+                        PrimaryKeyConstraint, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -199,19 +199,26 @@ class GeocodeCache(db.Model):
 
 
 class MatchIndexRow(db.Model):
-    """Derived: one row per (skill, H3 cell, technician) for matchable technicians.
+    """Derived: one row per (skill, stored H3 cell, technician) for matchable technicians.
 
     skill_id 0 is "any skill" so assignments without skills use the same path.
-    Carries every column the match query reads; rebuilt on technician_changed.
+    The primary key is the read order (skill, then cell ranges: find/geo.py); the
+    row carries every column a search reads, clustered with it (SQLite WITHOUT
+    ROWID, PostgreSQL INCLUDE for index-only scans). Maintained by match_index.py.
     """
     __tablename__ = "match_index"
 
-    skill_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    technician_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    skill_id: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    cell: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    technician_id: Mapped[int] = mapped_column(Integer, autoincrement=False)
     level: Mapped[int] = mapped_column(Integer)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     travel_radius_km: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_match_index_technician", "technician_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("skill_id", "cell", "technician_id",
+                             postgresql_include=["level", "lat", "lon", "travel_radius_km"]),
+        Index("ix_match_index_technician", "technician_id"),
+        {"sqlite_with_rowid": False},
+    )

@@ -9,7 +9,7 @@ from ..accounts.models import Role
 from ..extensions import db
 from . import assignments as svc
 from . import pools
-from .matching import rebuild_index
+from .match_index import rebuild_index
 from .models import AssignmentStatus
 
 JOBS = [

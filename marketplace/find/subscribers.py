@@ -7,7 +7,7 @@ _connected = False
 
 
 def _on_technician_changed(technician_id, **_):
-    from .matching import reindex_technician
+    from .match_index import reindex_technician
     reindex_technician(technician_id)
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, not_, or_, select
 
+from ..accounts.models import TechnicianProfile
 from ..extensions import db
 from ..money import format_money
 from .models import Credential, CredentialStatus, CredentialType, RequirementItem
@@ -97,3 +98,27 @@ def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credentia
         return [f"{ctype.name} covers less than the required "
                 f"{format_money(item.min_coverage_cents)}."]
     return []
+
+
+def noncompliant_select(ids_param: str = "ids", set_param: str = "requirement_set_id",
+                        on_param: str = "on"):
+    """The same rule as compliant_ids, as a composable SELECT of the technicians among
+    the expanding bind parameter `ids` who are NOT compliant with the set on `on`.
+
+    An empty set asks nothing, so nobody fails it. Callers that run many checks
+    (matching) compose this into one statement, compiled once.
+    """
+    on = bindparam(on_param)
+    set_id = bindparam(set_param)
+    ids = bindparam(ids_param, expanding=True)
+    needed = (select(func.count()).select_from(RequirementItem)
+              .where(RequirementItem.requirement_set_id == set_id).scalar_subquery())
+    compliant = (select(Credential.technician_id)
+                 .join(RequirementItem, _satisfies(on))
+                 .where(RequirementItem.requirement_set_id == set_id,
+                        Credential.technician_id.in_(ids))
+                 .group_by(Credential.technician_id)
+                 .having(func.count(func.distinct(RequirementItem.id)) == needed))
+    return (select(TechnicianProfile.id)
+            .where(TechnicianProfile.id.in_(ids), needed > 0,
+                   not_(TechnicianProfile.id.in_(compliant))))

@@ -170,29 +170,30 @@ def test_top_k_and_exclusions_cut_the_list(firm, skill):
 def test_a_nearer_technician_read_in_a_later_ring_beats_one_checked_earlier(firm, skill):
     """Regression: the early stop must not settle on a technician checked in an
     earlier step while a nearer one, read later, is still unchecked."""
-    import h3
     from geopy.distance import distance as geo_distance
 
-    from marketplace.find.matching import H3_RES, _disk_k, _radii
+    from marketplace.find.geo import cell_of, ranges_by_distance
+    from marketplace.find.matching import _FIRST_STEP_KM
 
-    second = _radii(50)[1]
-    centre = h3.latlng_to_cell(*DALLAS, H3_RES)
-    second_disk = set(h3.grid_disk(centre, _disk_k(second)))
+    first = _FIRST_STEP_KM
+    first_ranges = [r for bound, r in ranges_by_distance(*DALLAS, 50) if bound <= first]
 
     def point(km, bearing):
         p = geo_distance(kilometers=km).destination(DALLAS, bearing)
         return p.latitude, p.longitude
 
     def inside(p):
-        return h3.latlng_to_cell(*p, H3_RES) in second_disk
+        c = cell_of(*p)
+        return any(lo <= c <= hi for lo, hi in first_ranges)
 
     def split(km):
-        """A bearing read by the second step at km, and one not read by it at km - 0.5."""
+        """A bearing read by the first step at km, and one not read by it at km - 0.5."""
         ins = [b for b in range(0, 360, 2) if inside(point(km, b))]
         outs = [b for b in range(0, 360, 2) if not inside(point(km - 0.5, b))]
         return (ins[0], outs[0]) if ins and outs else None
 
-    km, (b_in, b_out) = next((km, split(km)) for km in range(int(second) + 5, 50) if split(km))
+    km, (b_in, b_out) = next((km, split(km)) for km in (first + i / 4 for i in range(1, 80))
+                             if split(km))
     early, late = point(km, b_in), point(km - 0.5, b_out)
     checked_first = tech_at(*early, skills={skill.id: 2})
     nearer = tech_at(*late, skills={skill.id: 2})
