@@ -1,6 +1,8 @@
 """Every extension, created unbound; create_app binds them."""
 from __future__ import annotations
 
+import sqlite3
+
 from celery import Celery, Task
 from flask import current_app, has_app_context
 from flask_limiter import Limiter
@@ -9,7 +11,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -53,3 +56,13 @@ class AppContextTask(Task):
 
 
 celery = Celery("marketplace", task_cls=AppContextTask)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_read_settings(dbapi_connection, _record) -> None:
+    """SQLite keeps only 2 MB of pages by default; the match index wants its hot
+    pages in memory (page cache plus a memory-mapped file). Reads only: no change
+    to locking or durability."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA cache_size = -65536")     # 64 MiB
+        dbapi_connection.execute("PRAGMA mmap_size = 1073741824")  # up to 1 GiB

@@ -33,8 +33,8 @@ REACH = {r: 1.5 * h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
 # Smallest distance between neighbouring cell centres, with margin (cells vary in size).
 _STEP = {r: 0.6 * math.sqrt(3) * h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
 # A cell is read whole once its reach is 1/REFINE of its distance (or of NEAR_KM).
-REFINE = 1.5
-NEAR_KM = 6.0
+REFINE = 1.0
+NEAR_KM = 2.0
 _RES_SHIFT = 52
 _RES_MASK = 0xF << _RES_SHIFT
 _UNUSED_BITS = 3 * (15 - STORE_RES)
@@ -81,6 +81,24 @@ def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in out]
 
 
+def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+    p, q = math.radians(lat), math.radians(lon)
+    return math.cos(p) * math.cos(q), math.cos(p) * math.sin(q), math.sin(p)
+
+
+# Cell centres as unit vectors, kept across searches (sites cluster around the
+# same metros, so the cells near them are met again and again).
+_CENTRES: dict[int, tuple[float, float, float]] = {}
+_CENTRES_MAX = 200_000
+
+
+def _centre(cell: int) -> tuple[float, float, float]:
+    if len(_CENTRES) >= _CENTRES_MAX:
+        _CENTRES.clear()
+    vector = _CENTRES[cell] = _unit(*h3i.cell_to_latlng(cell))
+    return vector
+
+
 def ranges_by_distance(lat: float, lon: float, radius_km: float
                        ) -> Iterator[tuple[float, tuple[int, int]]]:
     """Ranges of stored cells holding everyone within radius_km of a point, nearest first.
@@ -91,18 +109,16 @@ def ranges_by_distance(lat: float, lon: float, radius_km: float
     is refined into its children until it is small next to its distance (about
     1/REFINE of it, NEAR_KM near the site), and dropped once wholly out of reach.
     """
-    p1 = math.radians(lat)
-    cos_p1 = math.cos(p1)
-    sin, cos, radians, asin, sqrt = math.sin, math.cos, math.radians, math.asin, math.sqrt
-    to_latlng, children, push, pop = h3i.cell_to_latlng, h3i.cell_to_children, \
-        heapq.heappush, heapq.heappop
+    sx, sy, sz = _unit(lat, lon)
+    acos, centres, centre = math.acos, _CENTRES, _centre
+    children, push, pop = h3i.cell_to_children, heapq.heappush, heapq.heappop
     heap: list[tuple[float, int, int]] = []
 
     def visit(cell: int, res: int, floor: float) -> None:
-        clat, clon = to_latlng(cell)
-        p2 = radians(clat)
-        a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(clon - lon) / 2) ** 2
-        d = 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(a)))   # haversine_km, inlined
+        x, y, z = centres.get(cell) or centre(cell)
+        # The same great-circle distance as haversine_km (on unit vectors): a bound
+        # with REACH's margin, so the formula's last digits do not matter here.
+        d = EARTH_RADIUS_KM * acos(min(1.0, x * sx + y * sy + z * sz))
         bound = max(floor, d - REACH[res])
         if bound <= radius_km:
             push(heap, (bound, cell, res))

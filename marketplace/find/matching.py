@@ -18,6 +18,7 @@ statement for the nearest candidates only, in batches.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +26,8 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import Integer, String, any_, bindparam, func, select, union
+from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
 from .. import clock
@@ -40,7 +42,14 @@ __all__ = ["EARTH_RADIUS_KM", "Match", "MatchQuery", "cell_of", "excluded_ids", 
            "haversine_km", "haversine_sql", "match_brute_force", "match_technicians",
            "rebuild_index", "reindex_technician", "search"]
 
-_FIRST_STEP_KM = 2.5
+_FIRST_STEP_KM = 1.0
+
+
+def _next_step(step: float, covered: float, found: int, k: int) -> float:
+    """The radius to read to next: at least double, and as far as the density seen so
+    far says k technicians need (area grows with the square of the radius)."""
+    want = covered * math.sqrt(1.5 * k / max(found, 1))
+    return max(step * 2, covered, min(want, step * 8))
 
 
 @dataclass
@@ -84,24 +93,35 @@ class MatchQuery:
 
 # --- filters shared by the engine, the brute-force reference and the feed -------
 
+def _among(dialect: str):
+    """`column is one of the ids` for a fixed-shape statement: the ids travel as one
+    parameter (a PostgreSQL array, a JSON list on SQLite), so nothing is re-rendered."""
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(Integer))
+        return lambda column: column == any_(ids)
+    each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+    return lambda column: column.in_(select(each.c.value))
+
+
 @lru_cache(maxsize=None)
-def _exclusion_stmt(by_firm: bool, by_window: bool, by_set: bool, skip_assignment: bool):
+def _exclusion_stmt(dialect: str, by_firm: bool, by_window: bool, by_set: bool,
+                    skip_assignment: bool):
     """One statement for every exclusion, compiled once per shape."""
-    ids = bindparam("ids", expanding=True)
+    among = _among(dialect)
     parts = []
     if by_firm:
         parts.append(select(FirmBlock.technician_id).where(
-            FirmBlock.firm_id == bindparam("firm_id"), FirmBlock.technician_id.in_(ids)))
+            FirmBlock.firm_id == bindparam("firm_id"), among(FirmBlock.technician_id)))
     if by_window:
         booked = select(Assignment.assignee_id).where(
-            Assignment.assignee_id.in_(ids), Assignment.status.in_(BOOKED_STATES),
+            among(Assignment.assignee_id), Assignment.status.in_(BOOKED_STATES),
             Assignment.starts_at < bindparam("ends_at"),
             Assignment.ends_at > bindparam("starts_at"))
         if skip_assignment:
             booked = booked.where(Assignment.id != bindparam("assignment_id"))
         parts.append(booked)
     if by_set:
-        parts.append(compliance.noncompliant_select())
+        parts.append(compliance.noncompliant_select(among))
     return parts[0] if len(parts) == 1 else union(*parts)
 
 
@@ -112,10 +132,14 @@ def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
              by_window and query.assignment_id is not None)
     if not ids or not any(shape):
         return set()
-    params = {"ids": list(ids), "firm_id": query.firm_id, "starts_at": query.starts_at,
+    conn = db.session.connection()
+    dialect = conn.dialect.name
+    ids = [int(i) for i in ids]
+    params = {"ids": ids if dialect == "postgresql" else json.dumps(ids),
+              "firm_id": query.firm_id, "starts_at": query.starts_at,
               "ends_at": query.ends_at, "assignment_id": query.assignment_id,
               "requirement_set_id": query.requirement_set_id, "on": query.on or clock.today()}
-    return set(db.session.scalars(_exclusion_stmt(*shape), params))
+    return set(conn.execute(_exclusion_stmt(dialect, *shape), params).scalars())
 
 
 def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
@@ -152,11 +176,17 @@ class _IndexReader:
 
     def rows(self, ranges: list[tuple[int, int]]):
         ranges = merge(ranges)
-        if self.postgres:
-            return self.conn.exec_driver_sql(self.sql, {"lo": [lo for lo, _ in ranges],
-                                                         "hi": [hi for _, hi in ranges]})
-        where = " OR ".join(f"m.cell BETWEEN {lo} AND {hi}" for lo, hi in ranges)
-        return self.conn.exec_driver_sql(f"{self.sql} AND ({where})")
+        cursor = self.conn.connection.cursor()   # the DB-API cursor: rows as plain tuples
+        try:
+            if self.postgres:
+                cursor.execute(self.sql, {"lo": [lo for lo, _ in ranges],
+                                          "hi": [hi for _, hi in ranges]})
+            else:
+                where = " OR ".join(f"m.cell BETWEEN {lo} AND {hi}" for lo, hi in ranges)
+                cursor.execute(f"{self.sql} AND ({where})")
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def _settled(ok: list[tuple[float, int]], unchecked: list[tuple[float, int]],
@@ -209,7 +239,7 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
             # Everyone nearer than `bound` is in what was yielded before it.
             if read(pending, bound):
                 break
-            step, pending = max(step * 2, bound), []
+            step, pending = _next_step(step, bound, len(ok) + len(unchecked), k), []
         pending.append(cells)
     else:
         read(pending, radius, last=True)

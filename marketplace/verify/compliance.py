@@ -100,25 +100,24 @@ def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credentia
     return []
 
 
-def noncompliant_select(ids_param: str = "ids", set_param: str = "requirement_set_id",
-                        on_param: str = "on"):
-    """The same rule as compliant_ids, as a composable SELECT of the technicians among
-    the expanding bind parameter `ids` who are NOT compliant with the set on `on`.
+def noncompliant_select(among, set_param: str = "requirement_set_id", on_param: str = "on"):
+    """The same rule as compliant_ids, as a composable SELECT of the technicians NOT
+    compliant with the set (bind parameter `requirement_set_id`) on `on`, of those
+    for whom `among(column)` holds (the caller's condition on a technician id column).
 
     An empty set asks nothing, so nobody fails it. Callers that run many checks
     (matching) compose this into one statement, compiled once.
     """
     on = bindparam(on_param)
     set_id = bindparam(set_param)
-    ids = bindparam(ids_param, expanding=True)
     needed = (select(func.count()).select_from(RequirementItem)
               .where(RequirementItem.requirement_set_id == set_id).scalar_subquery())
     compliant = (select(Credential.technician_id)
                  .join(RequirementItem, _satisfies(on))
                  .where(RequirementItem.requirement_set_id == set_id,
-                        Credential.technician_id.in_(ids))
+                        among(Credential.technician_id))
                  .group_by(Credential.technician_id)
                  .having(func.count(func.distinct(RequirementItem.id)) == needed))
     return (select(TechnicianProfile.id)
-            .where(TechnicianProfile.id.in_(ids), needed > 0,
+            .where(among(TechnicianProfile.id), needed > 0,
                    not_(TechnicianProfile.id.in_(compliant))))
