@@ -11,9 +11,11 @@ floor), then a JSON line.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import logging
 import os
+import pstats
 import random
 import sys
 import time
@@ -95,6 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--technicians", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true",
+                        help="print a cProfile summary of the timed sweep")
     args = parser.parse_args()
     rng = random.Random(7)
     url = create_postgres_database("bench_verify")
@@ -123,10 +127,17 @@ def main() -> None:
                     floors.append(time.perf_counter() - t)
                     conn.rollback()
             floor_s = min(floors)
+            profiler = cProfile.Profile() if args.profile else None
             t = time.perf_counter()
+            if profiler:
+                profiler.enable()
             result = run_sweep(SWEEP_DAY)
             db.session.commit()
+            if profiler:
+                profiler.disable()
             sweep_s = time.perf_counter() - t
+            if profiler:
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
             second = run_sweep(SWEEP_DAY)
             db.session.commit()
             db.session.remove()

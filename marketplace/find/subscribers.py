@@ -1,14 +1,44 @@
 """Signal subscribers that keep find's derived data in step with other stages."""
 from __future__ import annotations
 
+from typing import Iterable
+
+from sqlalchemy import delete, select
+
+from ..accounts.models import TechnicianProfile, TechnicianStatus
+from ..extensions import db
 from ..signals import credential_approved, credentials_lapsed, technician_changed
+from .matching import reindex_technician
+from .models import MatchIndexRow
+
+CHUNK = 1000
 
 _connected = False
 
 
-def _on_technician_changed(technician_id, **_):
-    from .matching import reindex_technician
-    reindex_technician(technician_id)
+def _on_technician_changed(technician_id=None, *, technician_ids=None, **_):
+    if technician_ids is not None:
+        reindex_technicians(technician_ids)
+    elif technician_id is not None:
+        reindex_technician(technician_id)
+
+
+def reindex_technicians(technician_ids: Iterable[int]) -> None:
+    """Set-based form of reindex_technician: one DELETE for the lot, then rebuild
+    only those still matchable (none, when the sweep suspends them)."""
+    ids = sorted(set(technician_ids))
+    if not ids:
+        return
+    db.session.flush()
+    still = []
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        db.session.execute(delete(MatchIndexRow).where(MatchIndexRow.technician_id.in_(part)))
+        still += db.session.scalars(select(TechnicianProfile.id).where(
+            TechnicianProfile.id.in_(part),
+            TechnicianProfile.status == TechnicianStatus.ACTIVE)).all()
+    for technician_id in still:
+        reindex_technician(technician_id)
 
 
 def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import String, cast, exists, literal, or_, select, text, true, update
+from sqlalchemy import (String, bindparam, cast, exists, literal, or_, select, text, true,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus
-from ..accounts.services import set_technician_status
 from ..extensions import db
 from ..notifications.models import Notification
 from ..transactions import on_commit
@@ -128,22 +128,48 @@ def _notify_lapsed(on: date, stamp) -> None:
     _queue_emails(list(db.session.scalars(stmt)))
 
 
-def _suspend_empty_handed(on: date, tech_ids: list[int]) -> int:
-    """Technicians among `tech_ids` left with no valid approved credential at all."""
+def _forget_loaded_status(tech_ids: list[int]) -> None:
+    """Profiles already loaded in this session re-read their status after the bulk UPDATE."""
+    for tid in tech_ids:
+        profile = db.session.identity_map.get(db.session.identity_key(TechnicianProfile, tid))
+        if profile is not None:
+            db.session.expire(profile, ["status", "status_reason", "status_changed_at"])
+
+
+def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
+    """Suspend, set-based, the technicians among `tech_ids` left with no valid credential.
+
+    One conditional UPDATE ... RETURNING per chunk (a concurrent sweep finds the
+    rows already suspended), one bulk audit insert, and one technician_changed
+    signal for the lot so find drops them from the match index in one go.
+    """
     valid = exists().where(Credential.technician_id == TechnicianProfile.id,
                            Credential.status == CredentialStatus.APPROVED,
                            or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
-    count = 0
+    previous = (select(TechnicianProfile.id, TechnicianProfile.status_reason)
+                .where(TechnicianProfile.id.in_(bindparam("ids", expanding=True)))
+                .subquery("previous"))
+    suspended: list[tuple[int, str | None]] = []
     for i in range(0, len(tech_ids), CHUNK):
-        techs = db.session.scalars(
-            select(TechnicianProfile).where(TechnicianProfile.id.in_(tech_ids[i:i + CHUNK]),
-                                            TechnicianProfile.status == TechnicianStatus.ACTIVE,
-                                            ~valid)
-            .with_for_update(of=TechnicianProfile)).all()
-        for tech in techs:
-            if set_technician_status(None, tech, TechnicianStatus.SUSPENDED, SUSPENDED_REASON):
-                count += 1
-    return count
+        suspended += db.session.execute(
+            update(TechnicianProfile)
+            .where(TechnicianProfile.id == previous.c.id,
+                   TechnicianProfile.status == TechnicianStatus.ACTIVE, ~valid)
+            .values(status=TechnicianStatus.SUSPENDED, status_reason=SUSPENDED_REASON,
+                    status_changed_at=stamp)
+            .returning(TechnicianProfile.id, previous.c.status_reason)
+            .execution_options(synchronize_session=False),
+            {"ids": tech_ids[i:i + CHUNK]}).all()
+    if not suspended:
+        return 0
+    _forget_loaded_status([tid for tid, _ in suspended])
+    audit.record_many("technician.status_changed", TechnicianProfile.__tablename__, [
+        {"subject_id": tid,
+         "before": {"status": TechnicianStatus.ACTIVE.value, "reason": reason},
+         "after": {"status": TechnicianStatus.SUSPENDED.value, "reason": SUSPENDED_REASON}}
+        for tid, reason in suspended])
+    signals.technician_changed.send(None, technician_ids=[tid for tid, _ in suspended])
+    return len(suspended)
 
 
 def run_sweep(on: date | None = None) -> SweepResult:
@@ -160,7 +186,8 @@ def run_sweep(on: date | None = None) -> SweepResult:
         result.pairs = sorted(set(expired))
         _notify_lapsed(on, stamp)
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
-        result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}))
+        result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}),
+                                                  stamp)
     if result.changes:
         audit.record("verify.sweep", subject_type="system",
                      after={"on": on, "reminders": result.reminders, "expired": result.expired,
