@@ -1,7 +1,9 @@
 """The daily sweep: reminders before expiry, expiry itself, suspension when nothing is left.
 
-Set-based throughout: one INSERT ... SELECT per reminder horizon, one conditional
-UPDATE ... RETURNING for expiry. A second run (or a concurrent one on
+Set-based throughout: one INSERT ... SELECT for the reminders, one conditional
+UPDATE ... RETURNING for expiry, one INSERT ... SELECT for the lapse notices,
+one conditional UPDATE ... RETURNING for suspension (with bulk audit rows). Id
+lists travel as one array parameter on PostgreSQL. A second run (or a concurrent one on
 PostgreSQL, which blocks on the same rows and then finds them already
 changed) does nothing.
 """
@@ -10,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import (String, bindparam, cast, exists, literal, or_, select, text, true,
-                        update)
+from sqlalchemy import String, case, cast, exists, literal, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..extensions import db
 from ..notifications.models import Notification
+from ..sets import chunks, in_ids
 from ..transactions import on_commit
 from ..types import UTCDateTime
 from .models import Credential, CredentialStatus, CredentialType
@@ -27,7 +29,6 @@ REMINDER_DAYS = (30, 7, 1)
 # Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
 # reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
 SWEEP_LOCK_ID = 0x5E1F1C
-CHUNK = 1000
 EMAIL_BATCH = 500
 
 
@@ -62,70 +63,73 @@ def _queue_emails(notification_ids: list[int]) -> None:
     on_commit(_enqueue)
 
 
+def _notices(source) -> list[int]:
+    """INSERT the notices `source` selects, skipping any already sent (dedupe key)."""
+    stmt = (_insert(db.engine.dialect.name)
+            .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
+                          "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Notification.id))
+    return list(db.session.scalars(stmt))
+
+
 def _send_reminders(on: date) -> int:
-    dialect = db.engine.dialect.name
-    now = clock.now()
-    total = 0
-    for days in REMINDER_DAYS:
-        target = on + timedelta(days=days)
-        when = "tomorrow" if days == 1 else f"in {days} days"
-        key = literal(f"cred-expiry-{days}-") + cast(Credential.id, String)
-        title = literal("Renew your ") + CredentialType.name + literal(f": it expires {when}")
-        body = (literal("Your ") + CredentialType.name + literal(
-            f" expires on {target.isoformat()}. Upload the renewal now so the work that needs "
-            "it is not taken away from you."))
-        source = (select(TechnicianProfile.user_id, literal("credential.expiring"), title, body,
-                         literal("/verify/credentials"), key, literal(now, UTCDateTime))
-                  .select_from(Credential)
-                  .join(CredentialType, CredentialType.id == Credential.credential_type_id)
-                  .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
-                  .where(Credential.status == CredentialStatus.APPROVED,
-                         Credential.expires_on == target, true()))
-        stmt = (_insert(dialect)
-                .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
-                              "created_at"], source)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(Notification.id))
-        inserted = list(db.session.scalars(stmt))
-        total += len(inserted)
-        _queue_emails(inserted)
-    return total
+    """One INSERT ... SELECT for the 30-, 7- and 1-day horizons together."""
+    horizons = {on + timedelta(days=days): days for days in REMINDER_DAYS}
+
+    def by_horizon(text_of):
+        return case({target: literal(text_of(target, days))
+                     for target, days in horizons.items()}, value=Credential.expires_on)
+
+    when = by_horizon(lambda _, days: "tomorrow" if days == 1 else f"in {days} days")
+    key = (literal("cred-expiry-") + by_horizon(lambda _, days: f"{days}-")
+           + cast(Credential.id, String))
+    title = literal("Renew your ") + CredentialType.name + literal(": it expires ") + when
+    body = (literal("Your ") + CredentialType.name + literal(" expires on ")
+            + by_horizon(lambda target, _: target.isoformat())
+            + literal(". Upload the renewal now so the work that needs it is not taken "
+                      "away from you."))
+    source = (select(TechnicianProfile.user_id, literal("credential.expiring"), title, body,
+                     literal("/verify/credentials"), key, literal(clock.now(), UTCDateTime))
+              .select_from(Credential)
+              .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+              .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+              .where(Credential.status == CredentialStatus.APPROVED,
+                     Credential.expires_on.in_(list(horizons)), true()))
+    inserted = _notices(source)
+    _queue_emails(inserted)
+    return len(inserted)
 
 
-def _expire(on: date, stamp) -> list[tuple[int, int]]:
-    """Approved credentials past their date become expired; returns (technician, type)."""
+def _expire(on: date, stamp) -> list[tuple[int, int, int]]:
+    """Approved credentials past their date become expired; returns (id, technician, type)."""
     return [tuple(r) for r in db.session.execute(
         update(Credential)
         .where(Credential.status == CredentialStatus.APPROVED, Credential.expires_on < on)
         .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
-        .returning(Credential.technician_id, Credential.credential_type_id)
+        .returning(Credential.id, Credential.technician_id, Credential.credential_type_id)
         .execution_options(synchronize_session=False)).all()]
 
 
-def _notify_lapsed(on: date, stamp) -> None:
-    """One notice per credential this run expired (found by the run's own timestamp)."""
-    dialect = db.engine.dialect.name
+def _notify_lapsed(on: date, stamp, credential_ids: list[int]) -> None:
+    """One notice per credential this run expired."""
     title = literal("Your ") + CredentialType.name + literal(" has expired")
     body = (literal("Your ") + CredentialType.name + literal(
         f" expired before {on.isoformat()}. You have been removed from talent pools and "
         "upcoming work that require it, and cannot accept such work until a renewal is "
         "approved. Upload the renewal to get back."))
-    source = (select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
-                     literal("/verify/credentials"),
-                     literal("cred-lapsed-") + cast(Credential.id, String),
-                     literal(stamp, UTCDateTime))
-              .select_from(Credential)
-              .join(CredentialType, CredentialType.id == Credential.credential_type_id)
-              .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
-              .where(Credential.status == CredentialStatus.EXPIRED,
-                     Credential.updated_at == literal(stamp, UTCDateTime),
-                     Credential.expires_on < on))
-    stmt = (_insert(dialect)
-            .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
-                          "created_at"], source)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Notification.id))
-    _queue_emails(list(db.session.scalars(stmt)))
+    inserted: list[int] = []
+    for part in chunks(credential_ids):
+        inserted += _notices(
+            select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
+                   literal("/verify/credentials"),
+                   literal("cred-lapsed-") + cast(Credential.id, String),
+                   literal(stamp, UTCDateTime))
+            .select_from(Credential)
+            .join(CredentialType, CredentialType.id == Credential.credential_type_id)
+            .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
+            .where(in_ids(Credential.id, part)))
+    _queue_emails(inserted)
 
 
 def _forget_loaded_status(tech_ids: list[int]) -> None:
@@ -146,11 +150,10 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
     valid = exists().where(Credential.technician_id == TechnicianProfile.id,
                            Credential.status == CredentialStatus.APPROVED,
                            or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
-    previous = (select(TechnicianProfile.id, TechnicianProfile.status_reason)
-                .where(TechnicianProfile.id.in_(bindparam("ids", expanding=True)))
-                .subquery("previous"))
     suspended: list[tuple[int, str | None]] = []
-    for i in range(0, len(tech_ids), CHUNK):
+    for part in chunks(tech_ids):
+        previous = (select(TechnicianProfile.id, TechnicianProfile.status_reason)
+                    .where(in_ids(TechnicianProfile.id, part)).subquery("previous"))
         suspended += db.session.execute(
             update(TechnicianProfile)
             .where(TechnicianProfile.id == previous.c.id,
@@ -158,8 +161,7 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
             .values(status=TechnicianStatus.SUSPENDED, status_reason=SUSPENDED_REASON,
                     status_changed_at=stamp)
             .returning(TechnicianProfile.id, previous.c.status_reason)
-            .execution_options(synchronize_session=False),
-            {"ids": tech_ids[i:i + CHUNK]}).all()
+            .execution_options(synchronize_session=False)).all()
     if not suspended:
         return 0
     _forget_loaded_status([tid for tid, _ in suspended])
@@ -183,8 +185,8 @@ def run_sweep(on: date | None = None) -> SweepResult:
     expired = _expire(on, stamp)
     result.expired = len(expired)
     if expired:
-        result.pairs = sorted(set(expired))
-        _notify_lapsed(on, stamp)
+        result.pairs = sorted({(tid, type_id) for _, tid, type_id in expired})
+        _notify_lapsed(on, stamp, [cid for cid, _, _ in expired])
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
         result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}),
                                                   stamp)
