@@ -29,7 +29,6 @@ REMINDER_DAYS = (30, 7, 1)
 # Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
 # reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
 SWEEP_LOCK_ID = 0x5E1F1C
-EMAIL_BATCH = 500
 
 
 @dataclass
@@ -50,17 +49,13 @@ def _insert(dialect: str):
 
 
 def _queue_emails(notification_ids: list[int]) -> None:
-    """Emails go through the job queue after commit, in batches, not inside the sweep."""
+    """Emails go through the job queue after commit: one message for the whole run,
+    which a worker fans out into batches (enqueueing is not the sweep's work)."""
     if not notification_ids:
         return
-    from .tasks import email_notifications
+    from .tasks import email_notification_batches
     ids = list(notification_ids)
-
-    def _enqueue() -> None:
-        for i in range(0, len(ids), EMAIL_BATCH):
-            email_notifications.delay(ids[i:i + EMAIL_BATCH])
-
-    on_commit(_enqueue)
+    on_commit(lambda: email_notification_batches.delay(ids))
 
 
 def _notices(source) -> list[int]:
@@ -73,7 +68,7 @@ def _notices(source) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
-def _send_reminders(on: date) -> int:
+def _send_reminders(on: date) -> list[int]:
     """One INSERT ... SELECT for the 30-, 7- and 1-day horizons together."""
     horizons = {on + timedelta(days=days): days for days in REMINDER_DAYS}
 
@@ -96,9 +91,7 @@ def _send_reminders(on: date) -> int:
               .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
               .where(Credential.status == CredentialStatus.APPROVED,
                      Credential.expires_on.in_(list(horizons)), true()))
-    inserted = _notices(source)
-    _queue_emails(inserted)
-    return len(inserted)
+    return _notices(source)
 
 
 def _expire(on: date, stamp) -> list[tuple[int, int, int]]:
@@ -111,7 +104,7 @@ def _expire(on: date, stamp) -> list[tuple[int, int, int]]:
         .execution_options(synchronize_session=False)).all()]
 
 
-def _notify_lapsed(on: date, stamp, credential_ids: list[int]) -> None:
+def _notify_lapsed(on: date, stamp, credential_ids: list[int]) -> list[int]:
     """One notice per credential this run expired."""
     title = literal("Your ") + CredentialType.name + literal(" has expired")
     body = (literal("Your ") + CredentialType.name + literal(
@@ -129,7 +122,7 @@ def _notify_lapsed(on: date, stamp, credential_ids: list[int]) -> None:
             .join(CredentialType, CredentialType.id == Credential.credential_type_id)
             .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
             .where(in_ids(Credential.id, part)))
-    _queue_emails(inserted)
+    return inserted
 
 
 def _forget_loaded_status(tech_ids: list[int]) -> None:
@@ -180,16 +173,18 @@ def run_sweep(on: date | None = None) -> SweepResult:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
     result = SweepResult(on=on)
-    result.reminders = _send_reminders(on)
+    notices = _send_reminders(on)
+    result.reminders = len(notices)
     stamp = clock.now()
     expired = _expire(on, stamp)
     result.expired = len(expired)
     if expired:
         result.pairs = sorted({(tid, type_id) for _, tid, type_id in expired})
-        _notify_lapsed(on, stamp, [cid for cid, _, _ in expired])
+        notices += _notify_lapsed(on, stamp, [cid for cid, _, _ in expired])
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
         result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}),
                                                   stamp)
+    _queue_emails(notices)
     if result.changes:
         audit.record("verify.sweep", subject_type="system",
                      after={"on": on, "reminders": result.reminders, "expired": result.expired,
