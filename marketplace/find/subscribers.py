@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..extensions import db
 from ..signals import credential_approved, credentials_lapsed, technician_changed
 from .matching import reindex_technician
-from .models import MatchIndexRow
+from ..verify import relations
+from .models import Assignment, MatchIndexRow, PoolMember, PoolMemberStatus, TalentPool
+from .pools import LAPSED
 
 CHUNK = 1000
 
@@ -51,6 +53,24 @@ def _on_credential_approved(_sender=None, *, technician_id, credential_type_id, 
     reinstate_members(technician_id, credential_type_id)
 
 
+def _assignees():
+    """Technicians who hold or held (the current assignee of) a firm's assignment."""
+    return select(Assignment.firm_id.label("firm_id"),
+                  Assignment.assignee_id.label("technician_id")).where(
+        Assignment.assignee_id.is_not(None))
+
+
+def _pool_members():
+    """Members of a firm's pools, those invited or applying, and those removed for a
+    lapse (who come back on renewal); not those the firm removed or who declined."""
+    return (select(TalentPool.firm_id.label("firm_id"),
+                   PoolMember.technician_id.label("technician_id"))
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .where(or_(PoolMember.status.in_([PoolMemberStatus.ACTIVE, PoolMemberStatus.INVITED,
+                                              PoolMemberStatus.APPLIED]),
+                       PoolMember.removed_reason == LAPSED)))
+
+
 def connect() -> None:
     """Idempotent: several apps (tests) share the module-level signals."""
     global _connected
@@ -59,4 +79,6 @@ def connect() -> None:
     technician_changed.connect(_on_technician_changed, weak=False)
     credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
     credential_approved.connect(_on_credential_approved, weak=False)
+    relations.register("find.assignees", _assignees)
+    relations.register("find.pool_members", _pool_members)
     _connected = True
