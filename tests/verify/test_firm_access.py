@@ -1,15 +1,17 @@
-"""Firms see documents of approved credentials only of technicians they work with
-(verify.relations)."""
+"""Firms see documents of approved credentials, and get their private credential types
+offered, only for technicians they work with (verify.relations)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from marketplace import clock
-from marketplace.errors import NotFound
+from marketplace.engage.models import Offer
+from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
-from marketplace.verify import submissions
+from marketplace.find import assignments
+from marketplace.verify import catalog, relations, submissions
 from tests import factories
 from tests.verify.helpers import PDF, ctype, work_with
 
@@ -85,3 +87,53 @@ def test_rejected_or_pending_documents_are_never_visible_to_a_firm_it_works_with
     page = client.get(f"/verify/technicians?technician={people['tech'].technician.id}")
     assert _doc_url(people, cred) not in page.get_data(as_text=True)
     assert not submissions.can_see_document(people["firm"], cred)
+
+
+def _assignment(owner):
+    return assignments.create_assignment(owner, {
+        "title": "Rack install", "address": "Dallas, TX 75201",
+        "start_date": (NOW + timedelta(days=10)).date().isoformat(), "start_time": "09:00",
+        "end_time": "11:00", "pricing": "fixed", "rate": "100", "description": ""})
+
+
+@pytest.mark.parametrize("how", ["pool", "assignee", "offer"])
+def test_a_firms_private_type_is_offered_to_technicians_it_works_with(app, people, how):
+    firm, tech = people["firm"], people["tech"]
+    private = catalog.create_type(firm, name="Acme site agreement", kind="agreement",
+                                  requires_document=False, expires=False)
+    other_private = catalog.create_type(people["stranger"], name="Other agreement",
+                                        kind="agreement", requires_document=False,
+                                        expires=False)
+    db.session.commit()
+    assert private not in catalog.submittable_types(tech.technician.id)
+    if how == "pool":
+        work_with(firm, tech)
+    else:
+        a = _assignment(firm)
+        if how == "assignee":
+            a.assignee_id = tech.technician.id
+        else:
+            db.session.add(Offer(assignment_id=a.id, technician_id=tech.technician.id,
+                                 price_cents=10_000, expires_at=NOW + timedelta(days=1)))
+        db.session.commit()
+    assert relations.works_with(firm.firm.id, tech.technician.id)
+    offered = catalog.submittable_types(tech.technician.id)
+    assert private in offered and other_private not in offered
+    cred = submissions.submit_credential(tech, credential_type_id=private.id)
+    assert cred.credential_type_id == private.id
+    with pytest.raises(ValidationFailed):
+        submissions.submit_credential(tech, credential_type_id=other_private.id)
+
+
+def test_the_submission_form_lists_the_private_type_only_when_working_with_the_firm(
+        app, people, client, auth):
+    private = catalog.create_type(people["firm"], name="Acme site agreement",
+                                  kind="agreement", requires_document=False, expires=False)
+    db.session.commit()
+    auth.login(people["tech"].email)
+    assert "Acme site agreement" not in client.get("/verify/credentials/new").get_data(
+        as_text=True)
+    work_with(people["firm"], people["tech"])
+    assert "Acme site agreement" in client.get("/verify/credentials/new").get_data(
+        as_text=True)
+    assert private.firm_id == people["firm"].firm.id
