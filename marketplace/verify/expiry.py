@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import String, case, cast, exists, literal, or_, select, text, true, update
+from sqlalchemy import (String, case, cast, exists, literal, null, or_, select, text, true,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
@@ -58,14 +59,17 @@ def _queue_emails(notification_ids: list[int]) -> None:
     on_commit(lambda: email_notification_batches.delay(ids))
 
 
-def _notices(source) -> list[int]:
+def _notices_insert(source):
     """INSERT the notices `source` selects, skipping any already sent (dedupe key)."""
-    stmt = (_insert(db.engine.dialect.name)
+    return (_insert(db.engine.dialect.name)
             .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
                           "created_at"], source)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Notification.id))
-    return list(db.session.scalars(stmt))
+            .returning(Notification.__table__.c.id))
+
+
+def _notices(source) -> list[int]:
+    return list(db.session.scalars(_notices_insert(source)))
 
 
 def _send_reminders(on: date) -> list[int]:
@@ -94,35 +98,54 @@ def _send_reminders(on: date) -> list[int]:
     return _notices(source)
 
 
-def _expire(on: date, stamp) -> list[tuple[int, int, int]]:
-    """Approved credentials past their date become expired; returns (id, technician, type)."""
-    return [tuple(r) for r in db.session.execute(
-        update(Credential)
-        .where(Credential.status == CredentialStatus.APPROVED, Credential.expires_on < on)
-        .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
-        .returning(Credential.id, Credential.technician_id, Credential.credential_type_id)
-        .execution_options(synchronize_session=False)).all()]
+def _expire_statement(on: date, stamp):
+    """Approved credentials past their date become expired, returning (id, technician, type)."""
+    table = Credential.__table__
+    return (update(table)
+            .where(table.c.status == CredentialStatus.APPROVED, table.c.expires_on < on)
+            .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
+            .returning(table.c.id, table.c.technician_id, table.c.credential_type_id))
 
 
-def _notify_lapsed(on: date, stamp, credential_ids: list[int]) -> list[int]:
-    """One notice per credential this run expired."""
+def _lapse_notices(on: date, stamp, lapsed):
+    """The notice columns, one row per credential in `lapsed` (id, technician_id,
+    credential_type_id): the credentials table filtered to this run's, or the expiry CTE."""
     title = literal("Your ") + CredentialType.name + literal(" has expired")
     body = (literal("Your ") + CredentialType.name + literal(
         f" expired before {on.isoformat()}. You have been removed from talent pools and "
         "upcoming work that require it, and cannot accept such work until a renewal is "
         "approved. Upload the renewal to get back."))
-    inserted: list[int] = []
-    for part in chunks(credential_ids):
-        inserted += _notices(
-            select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
+    return (select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
                    literal("/verify/credentials"),
-                   literal("cred-lapsed-") + cast(Credential.id, String),
+                   literal("cred-lapsed-") + cast(lapsed.c.id, String),
                    literal(stamp, UTCDateTime))
-            .select_from(Credential)
-            .join(CredentialType, CredentialType.id == Credential.credential_type_id)
-            .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
-            .where(in_ids(Credential.id, part)))
-    return inserted
+            .select_from(lapsed)
+            .join(CredentialType, CredentialType.id == lapsed.c.credential_type_id)
+            .join(TechnicianProfile, TechnicianProfile.id == lapsed.c.technician_id))
+
+
+def _expire_and_notify(on: date, stamp) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Expire lapsed credentials and write one notice for each; returns the expired
+    (id, technician, type) and the notice ids.
+
+    On PostgreSQL one statement does both (the notices read the UPDATE's RETURNING
+    through a CTE); elsewhere the notices select the expired ids in a second one.
+    """
+    if db.engine.dialect.name == "postgresql":
+        expired = _expire_statement(on, stamp).cte("expired")
+        notices = _notices_insert(_lapse_notices(on, stamp, expired)).cte("notices")
+        rows = db.session.execute(
+            select(expired.c.id, expired.c.technician_id, expired.c.credential_type_id,
+                   literal(False)).union_all(
+                select(notices.c.id, null(), null(), literal(True)))).all()
+        return ([(r[0], r[1], r[2]) for r in rows if not r[3]],
+                [r[0] for r in rows if r[3]])
+    expired = [tuple(r) for r in db.session.execute(_expire_statement(on, stamp)).all()]
+    table = Credential.__table__
+    inserted: list[int] = []
+    for part in chunks([cid for cid, _, _ in expired]):
+        inserted += _notices(_lapse_notices(on, stamp, table).where(in_ids(table.c.id, part)))
+    return expired, inserted
 
 
 def _forget_loaded_status(tech_ids: list[int]) -> None:
@@ -176,11 +199,11 @@ def run_sweep(on: date | None = None) -> SweepResult:
     notices = _send_reminders(on)
     result.reminders = len(notices)
     stamp = clock.now()
-    expired = _expire(on, stamp)
+    expired, lapse_notices = _expire_and_notify(on, stamp)
+    notices += lapse_notices
     result.expired = len(expired)
     if expired:
         result.pairs = sorted({(tid, type_id) for _, tid, type_id in expired})
-        notices += _notify_lapsed(on, stamp, [cid for cid, _, _ in expired])
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
         result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}),
                                                   stamp)
