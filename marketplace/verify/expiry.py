@@ -1,11 +1,11 @@
 """The daily sweep: reminders before expiry, expiry itself, suspension when nothing is left.
 
-Set-based throughout: one INSERT ... SELECT for the reminders, one conditional
-UPDATE ... RETURNING for expiry, one INSERT ... SELECT for the lapse notices,
-one conditional UPDATE ... RETURNING for suspension (with bulk audit rows). Id
-lists travel as one array parameter on PostgreSQL. A second run (or a concurrent one on
-PostgreSQL, which blocks on the same rows and then finds them already
-changed) does nothing.
+Set-based throughout: one INSERT ... SELECT for the reminders; one conditional
+UPDATE ... RETURNING for expiry and one INSERT ... SELECT for the lapse notices
+(a single statement on PostgreSQL); one conditional UPDATE ... RETURNING for
+suspension, with bulk audit rows. Id lists travel as one array parameter on
+PostgreSQL. A second run (or a concurrent one on PostgreSQL, which blocks on
+the same rows and then finds them already changed) does nothing.
 """
 from __future__ import annotations
 
