@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy import JSON, ForeignKey, Index, String, event, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
@@ -61,6 +61,27 @@ def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int 
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(action: str, subject_type: str, rows: list[dict], *,
+                actor: Any = None, firm_id: int | None = None) -> int:
+    """Set-based: one audit row per item of `rows` ({"subject_id", "before", "after"}).
+
+    One multi-row INSERT instead of an ORM object per row, for sweeps that
+    change thousands of subjects at once (the caller commits).
+    """
+    if not rows:
+        return 0
+    stamp = clock.now()
+    actor_id = getattr(actor, "id", actor)
+    request_id = g.get("request_id") if has_request_context() else None
+    db.session.execute(insert(AuditEntry), [
+        {"occurred_at": stamp, "actor_id": actor_id, "action": action,
+         "subject_type": subject_type, "subject_id": row.get("subject_id"), "firm_id": firm_id,
+         "before": _jsonable(row.get("before")), "after": _jsonable(row.get("after")),
+         "request_id": request_id}
+        for row in rows])
+    return len(rows)
 
 
 def _jsonable(data: dict | None) -> dict | None:

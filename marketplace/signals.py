@@ -8,6 +8,8 @@ from blinker import Namespace
 _signals = Namespace()
 
 # sender: technician id. Emitted after skills, location, status or rate change.
+# A set-based change (the sweep's suspensions) sends once for many technicians:
+# sender None, technician_ids=list[int]. Subscribers accept both forms.
 technician_changed = _signals.signal("technician-changed")
 
 # Emitted by verify inside the transaction that expires credentials (sweep).

@@ -11,6 +11,27 @@ def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):
     release_lapsed(pairs, on)
 
 
+def _offered():
+    """Technicians a firm offered work to."""
+    from sqlalchemy import select
+
+    from ..find.models import Assignment
+    from .models import Offer
+    return (select(Assignment.firm_id.label("firm_id"), Offer.technician_id.label("technician_id"))
+            .join(Assignment, Assignment.id == Offer.assignment_id))
+
+
+def _backed_out():
+    """Technicians who held one of a firm's assignments and backed out (or were offboarded)."""
+    from sqlalchemy import select
+
+    from ..find.models import Assignment
+    from .models import Backout
+    return (select(Assignment.firm_id.label("firm_id"),
+                   Backout.technician_id.label("technician_id"))
+            .join(Assignment, Assignment.id == Backout.assignment_id))
+
+
 def offers_module():
     from . import offers
     return offers
@@ -20,6 +41,7 @@ def init_app(app: Flask) -> None:
     global _connected
     from ..api import register_api
     from ..signals import credentials_lapsed
+    from ..verify import relations
     from ..ui import register_nav, register_panel
     from . import api, cli, models, tasks, views  # noqa: F401
 
@@ -33,4 +55,6 @@ def init_app(app: Flask) -> None:
                    lambda user: offers_module().counts_for_firm(user), order=20)
     if not _connected:
         credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
+        relations.register("engage.offers", _offered)
+        relations.register("engage.backouts", _backed_out)
         _connected = True

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..find.matching import match_technicians
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
+from ..sets import chunks, in_ids
 from ..verify.models import RequirementItem
 from .eligibility import eligible_ids
 from ..find.lifecycle import transition
@@ -118,12 +119,15 @@ def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int
     by_tech: dict[int, set[int]] = {}
     for tid, type_id in pairs:
         by_tech.setdefault(tid, set()).add(type_id)
-    rows = db.session.execute(
-        select(Assignment, RequirementItem.credential_type_id)
-        .join(RequirementItem, RequirementItem.requirement_set_id == Assignment.requirement_set_id)
-        .where(Assignment.assignee_id.in_(list(by_tech)),
-               Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]))
-    ).all()
+    rows = []
+    for part in chunks(sorted(by_tech)):
+        rows += db.session.execute(
+            select(Assignment, RequirementItem.credential_type_id)
+            .join(RequirementItem,
+                  RequirementItem.requirement_set_id == Assignment.requirement_set_id)
+            .where(in_ids(Assignment.assignee_id, part),
+                   Assignment.status.in_([AssignmentStatus.ASSIGNED,
+                                          AssignmentStatus.IN_PROGRESS]))).all()
     for assignment, type_id in rows:
         tid = assignment.assignee_id
         if tid is None or type_id not in by_tech.get(tid, ()):

@@ -18,6 +18,7 @@ from .geo import cell_of
 from .models import MatchIndexRow
 
 ANY_SKILL = 0
+_CHUNK = 1000
 _COUNTS_TTL_S = 600.0
 _counts: dict[tuple[str, int], tuple[float, int]] = {}
 
@@ -47,12 +48,22 @@ def reindex_technician(technician_id: int) -> None:
         db.session.execute(insert(MatchIndexRow), _rows(profile, skills))
 
 
-def drop_technicians(technician_ids: Iterable[int]) -> None:
-    """Remove technicians who stopped being matchable (e.g. suspended), set-based."""
-    ids = list(technician_ids)
-    for i in range(0, len(ids), 5000):
-        db.session.execute(delete(MatchIndexRow).where(
-            MatchIndexRow.technician_id.in_(ids[i:i + 5000])))
+def reindex_technicians(technician_ids: Iterable[int]) -> None:
+    """Set-based form of reindex_technician: one DELETE per chunk for the lot, then
+    rebuild only those still matchable (none, when the sweep suspends them)."""
+    ids = sorted(set(technician_ids))
+    if not ids:
+        return
+    db.session.flush()
+    still = []
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        db.session.execute(delete(MatchIndexRow).where(MatchIndexRow.technician_id.in_(part)))
+        still += db.session.scalars(select(TechnicianProfile.id).where(
+            TechnicianProfile.id.in_(part),
+            TechnicianProfile.status == TechnicianStatus.ACTIVE)).all()
+    for technician_id in still:
+        reindex_technician(technician_id)
 
 
 def rebuild_index() -> int:

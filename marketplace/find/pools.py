@@ -10,6 +10,7 @@ from .. import audit, clock
 from ..accounts.models import TechnicianProfile, User
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..sets import chunks, in_ids
 from ..verify import compliance
 from ..verify.models import RequirementItem, RequirementSet
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
@@ -139,31 +140,40 @@ def active_member_ids(pool: TalentPool) -> list[int]:
 # --- kept in step with verify (signal subscribers) ---------------------------------
 
 def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
-    """Set-based: drop active members whose pool requires a credential type that lapsed."""
-    pairs = list(pairs)
-    if not pairs:
+    """Set-based: drop active members whose pool requires a credential type that lapsed,
+    unless another credential still keeps them compliant with the pool's set."""
+    lapsed = set(pairs)
+    if not lapsed:
         return 0
-    by_type: dict[int, set[int]] = {}
-    for tid, ctype in pairs:
-        by_type.setdefault(ctype, set()).add(tid)
-    removed = 0
-    for ctype, tids in by_type.items():
-        rows = db.session.scalars(
-            select(PoolMember).join(TalentPool, TalentPool.id == PoolMember.pool_id)
+    types = sorted({ctype for _, ctype in lapsed})
+    hits: dict[int, tuple[PoolMember, int, int]] = {}
+    for part in chunks(sorted({tid for tid, _ in lapsed})):
+        rows = db.session.execute(
+            select(PoolMember, RequirementItem.credential_type_id, TalentPool.requirement_set_id)
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
             .join(RequirementItem, RequirementItem.requirement_set_id ==
                   TalentPool.requirement_set_id)
-            .where(RequirementItem.credential_type_id == ctype,
-                   PoolMember.technician_id.in_(tids),
-                   PoolMember.status == PoolMemberStatus.ACTIVE)).all()
-        for member in rows:
-            ok = compliance.compliant_ids(member.pool.requirement_set_id, on,
-                                          [member.technician_id])
-            if ok is not None and member.technician_id in ok:
-                continue  # another credential of that type still covers them
-            member.status = PoolMemberStatus.REMOVED
-            member.removed_reason = LAPSED
-            member.removed_credential_type_id = ctype
-            removed += 1
+            .where(in_ids(PoolMember.technician_id, part),
+                   RequirementItem.credential_type_id.in_(types),
+                   PoolMember.status == PoolMemberStatus.ACTIVE)
+            .order_by(PoolMember.id, RequirementItem.credential_type_id)).all()
+        for member, ctype, set_id in rows:
+            if (member.technician_id, ctype) in lapsed and member.id not in hits:
+                hits[member.id] = (member, ctype, set_id)
+    by_set: dict[int, set[int]] = {}
+    for member, _, set_id in hits.values():
+        by_set.setdefault(set_id, set()).add(member.technician_id)
+    still_ok = {set_id: compliance.compliant_ids(set_id, on, sorted(tids))
+                for set_id, tids in by_set.items()}
+    removed = 0
+    for member, ctype, set_id in hits.values():
+        ok = still_ok[set_id]
+        if ok is not None and member.technician_id in ok:
+            continue  # another credential of that type still covers them
+        member.status = PoolMemberStatus.REMOVED
+        member.removed_reason = LAPSED
+        member.removed_credential_type_id = ctype
+        removed += 1
     db.session.flush()
     return removed
 

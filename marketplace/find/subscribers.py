@@ -1,14 +1,22 @@
 """Signal subscribers that keep find's derived data in step with other stages."""
 from __future__ import annotations
 
+from sqlalchemy import or_, select
+
 from ..signals import credential_approved, credentials_lapsed, technician_changed
+from ..verify import relations
+from .match_index import reindex_technician, reindex_technicians
+from .models import Assignment, PoolMember, PoolMemberStatus, TalentPool
+from .pools import LAPSED
 
 _connected = False
 
 
-def _on_technician_changed(technician_id, **_):
-    from .match_index import reindex_technician
-    reindex_technician(technician_id)
+def _on_technician_changed(technician_id=None, *, technician_ids=None, **_):
+    if technician_ids is not None:
+        reindex_technicians(technician_ids)
+    elif technician_id is not None:
+        reindex_technician(technician_id)
 
 
 def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):
@@ -21,6 +29,24 @@ def _on_credential_approved(_sender=None, *, technician_id, credential_type_id, 
     reinstate_members(technician_id, credential_type_id)
 
 
+def _assignees():
+    """Technicians who hold or held (the current assignee of) a firm's assignment."""
+    return select(Assignment.firm_id.label("firm_id"),
+                  Assignment.assignee_id.label("technician_id")).where(
+        Assignment.assignee_id.is_not(None))
+
+
+def _pool_members():
+    """Members of a firm's pools, those invited or applying, and those removed for a
+    lapse (who come back on renewal); not those the firm removed or who declined."""
+    return (select(TalentPool.firm_id.label("firm_id"),
+                   PoolMember.technician_id.label("technician_id"))
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .where(or_(PoolMember.status.in_([PoolMemberStatus.ACTIVE, PoolMemberStatus.INVITED,
+                                              PoolMemberStatus.APPLIED]),
+                       PoolMember.removed_reason == LAPSED)))
+
+
 def connect() -> None:
     """Idempotent: several apps (tests) share the module-level signals."""
     global _connected
@@ -29,4 +55,6 @@ def connect() -> None:
     technician_changed.connect(_on_technician_changed, weak=False)
     credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
     credential_approved.connect(_on_credential_approved, weak=False)
+    relations.register("find.assignees", _assignees)
+    relations.register("find.pool_members", _pool_members)
     _connected = True

@@ -14,6 +14,7 @@ from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
 from ..notifications.services import notify
+from . import relations
 from .models import Credential, CredentialKind, CredentialStatus, CredentialType
 
 # The status reason the sweep writes when it suspends; approval lifts only this one.
@@ -224,6 +225,7 @@ def access_credential(user: User, credential_id: int) -> Credential:
 
 
 def can_see_document(user: User, cred: Credential) -> bool:
+    """Owner and admins; a firm only an approved one of a technician it works with."""
     if cred.document_key is None:
         return False
     if user.is_admin:
@@ -231,7 +233,8 @@ def can_see_document(user: User, cred: Credential) -> bool:
     if user.is_technician and user.technician is not None:
         return cred.technician_id == user.technician.id
     if user.is_firm_user:
-        return cred.status == CredentialStatus.APPROVED
+        return (cred.status == CredentialStatus.APPROVED
+                and relations.works_with(user.membership.firm_id, cred.technician_id))
     return False
 
 
@@ -242,10 +245,22 @@ def read_document(user: User, cred: Credential) -> tuple[bytes, str, str]:
 
 
 def access_technician_for_firm(user: User, technician_id: int) -> TechnicianProfile:
-    """Firms may look at any technician's credential status (not decide it)."""
+    """Admins see any technician; a firm only those it works with (verify.relations)."""
     if not (user.is_firm_user or user.is_admin):
         raise NotFound()
     tech = db.session.get(TechnicianProfile, technician_id)
     if tech is None:
         raise NotFound()
+    if user.is_firm_user and not relations.works_with(user.membership.firm_id, tech.id):
+        raise NotFound()
     return tech
+
+
+def access_document_for_firm(user: User, technician_id: int,
+                             credential_id: int) -> Credential:
+    """An approved credential with a document, of a technician the firm works with."""
+    tech = access_technician_for_firm(user, technician_id)
+    cred = db.session.get(Credential, credential_id)
+    if cred is None or cred.technician_id != tech.id or not can_see_document(user, cred):
+        raise NotFound()
+    return cred

@@ -5,6 +5,8 @@ from datetime import date
 
 from ..extensions import celery
 
+EMAIL_BATCH = 500
+
 
 @celery.task(name="marketplace.verify.sweep")
 def sweep(on: str | None = None) -> dict:
@@ -30,3 +32,11 @@ def email_notifications(notification_ids: list[int]) -> int:
     for email, title, body, link in rows:
         mail.send(mail.Mail(to=email, subject=title, body=body + (f"\n\n{link}" if link else "")))
     return len(rows)
+
+
+@celery.task(name="marketplace.verify.email_notification_batches")
+def email_notification_batches(notification_ids: list[int]) -> int:
+    """Split one sweep's notifications into email batches for the workers."""
+    for i in range(0, len(notification_ids), EMAIL_BATCH):
+        email_notifications.delay(notification_ids[i:i + EMAIL_BATCH])
+    return len(notification_ids)

@@ -77,7 +77,10 @@ def credential(credential_id: int):
 @login_required
 def document(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
-    data, mime, name = submissions.read_document(current_user, cred)
+    return _document_response(*submissions.read_document(current_user, cred))
+
+
+def _document_response(data: bytes, mime: str, name: str) -> Response:
     disposition = "inline" if request.args.get("inline") else "attachment"
     safe = "".join(c for c in name if c.isalnum() or c in "._- ")[:100] or "document"
     return Response(data, mimetype=mime, headers={
@@ -172,6 +175,14 @@ def technician_status():
             result = compliance.check(tech.id, chosen.id, clock.today())
     return render_template("verify/technician_status.html", tech=tech, credentials=creds,
                            sets=sets, chosen=chosen, result=result)
+
+
+@bp.get("/technicians/<int:technician_id>/credentials/<int:credential_id>/document")
+@firm_required()
+def technician_document(technician_id: int, credential_id: int):
+    """The document of an approved credential of a technician the firm works with."""
+    cred = submissions.access_document_for_firm(current_user, technician_id, credential_id)
+    return _document_response(*submissions.read_document(current_user, cred))
 
 
 # Catalog -----------------------------------------------------------------------

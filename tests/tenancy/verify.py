@@ -1,7 +1,9 @@
-"""Technician A's credential and firm A's private credential type and requirement set."""
+"""Technician A's approved credential (with its document; firm A works with technician A
+through its pool) and firm A's private credential type and requirement set."""
 from marketplace.extensions import db
 from marketplace.verify import catalog, submissions
 from marketplace.verify.models import CredentialKind, CredentialType
+from tests import factories
 from tests.verify.helpers import PDF
 
 
@@ -17,6 +19,7 @@ def build(world: dict) -> None:
     cred = submissions.submit_credential(
         world["tech_a"], credential_type_id=platform.id, number="NO-" + world["marker"],
         upload=submissions.Upload("a.pdf", PDF))
+    submissions.approve(factories.admin(), cred)
     db.session.commit()
     world.update(ctype_a=ctype, rset_a=rset, credential_a=cred)
 
@@ -26,4 +29,5 @@ PARAMS = {
     "type_id": lambda w: w["ctype_a"].id,
     "set_id": lambda w: w["rset_a"].id,
     "firm_id": lambda w: w["firm_a"].id,
+    "technician_id": lambda w: w["tech_a"].technician.id,
 }

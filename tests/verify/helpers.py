@@ -30,3 +30,12 @@ def approved(tech_user: User, t: CredentialType, expires_on: date | None,
     db.session.add(c)
     db.session.commit()
     return c
+
+
+def work_with(owner: User, tech_user: User):
+    """Make owner's firm one that works with the technician: an invitation to its pool."""
+    from marketplace.find import pools
+    pool = pools.create_pool(owner, name="Regulars", visibility="private")
+    member = pools.invite(owner, pool, tech_user.technician.id)
+    db.session.commit()
+    return member

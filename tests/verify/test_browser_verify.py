@@ -12,6 +12,7 @@ from marketplace.verify.models import (CredentialKind, CredentialType, Requireme
                                        RequirementSet)
 from tests import factories
 from tests.browser import PHONE, login, screenshot
+from tests.verify.helpers import work_with
 
 pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -31,6 +32,7 @@ def test_insurance_upload_approval_compliance_expiry_and_offboarding(app, ctx, b
     db.session.add(RequirementItem(requirement_set_id=insured.id, credential_type_id=insurance.id,
                                    min_coverage_cents=100_000_000))
     db.session.commit()
+    work_with(owner, tech)
     tech_id, set_id = tech.technician.id, insured.id
     certificate = tmp_path / "coi.pdf"
     certificate.write_bytes(PDF)

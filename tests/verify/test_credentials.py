@@ -14,7 +14,7 @@ from marketplace.notifications.models import Notification
 from marketplace.verify import catalog, submissions
 from marketplace.verify.models import Credential, CredentialStatus
 from tests import factories
-from tests.verify.helpers import JPEG, PDF, PNG, approved, ctype
+from tests.verify.helpers import JPEG, PDF, PNG, approved, ctype, work_with
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
 
@@ -211,6 +211,7 @@ def test_firm_sees_technician_status_and_compliance_explanation(app, people, cli
     rset = catalog.save_requirement_set(people["firm"], None, name="Retail",
                                         items={t.id: None})
     db.session.commit()
+    work_with(people["firm"], people["tech"])
     auth.login(people["firm"].email)
     page = client.get(f"/verify/technicians?technician={people['tech'].technician.id}"
                       f"&set={rset.id}").get_data(as_text=True)

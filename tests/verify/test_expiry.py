@@ -115,6 +115,37 @@ def test_technician_with_no_valid_credential_left_is_suspended_and_reinstated_on
     assert cred.status == CredentialStatus.SUPERSEDED
 
 
+def test_sweep_suspension_is_audited_and_leaves_the_match_index(app, ctx):
+    from marketplace.audit import AuditEntry
+    from marketplace.find.models import MatchIndexRow
+    from marketplace.signals import technician_changed
+    _at(DAY)
+    t = ctype()
+    techs = [factories.technician() for _ in range(3)]
+    for tech in techs:
+        approved(tech, t, DAY + timedelta(days=3))
+        technician_changed.send(tech.technician.id)
+    keeper = techs[0]
+    approved(keeper, ctype("OSHA 10", expires=False), None)
+    db.session.commit()
+    ids = [tech.technician.id for tech in techs]
+    assert _count(MatchIndexRow, MatchIndexRow.technician_id.in_(ids)) >= 3
+    day = DAY + timedelta(days=4)
+    _at(day)
+    assert run_sweep(day).suspended == 2
+    db.session.commit()
+    gone = ids[1:]
+    assert _count(MatchIndexRow, MatchIndexRow.technician_id.in_(gone)) == 0
+    assert _count(MatchIndexRow, MatchIndexRow.technician_id == ids[0]) >= 1
+    rows = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "technician.status_changed")).all()
+    assert sorted(r.subject_id for r in rows) == gone
+    assert {(r.subject_type, r.before["status"], r.after["status"]) for r in rows} == {
+        ("technicians", "active", "suspended")}
+    assert all(r.after["reason"] == submissions.SUSPENDED_REASON for r in rows)
+    assert techs[1].technician.status == TechnicianStatus.SUSPENDED  # loaded objects refresh
+
+
 def test_technician_keeping_another_valid_credential_is_not_suspended(app, insured):
     tech, t, cred = insured
     other = ctype("OSHA 10", expires=False)

@@ -10,7 +10,7 @@ from marketplace import clock
 from marketplace.extensions import db
 from marketplace.verify import catalog, firms, submissions
 from tests import factories
-from tests.verify.helpers import PDF, PNG, ctype
+from tests.verify.helpers import PDF, PNG, ctype, work_with
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ def data(ctx):
                                         expires_on=date(2027, 1, 1),
                                         upload=submissions.Upload("a.png", PNG))
     submissions.request_info(admin, png, "Page two please")
+    work_with(owner, tech)
     private = catalog.create_type(owner, name="Acme agreement", kind="agreement")
     rset = catalog.save_requirement_set(owner, None, name="Retail", items={t.id: 100})
     owner.firm.verification_status = owner.firm.verification_status.UNVERIFIED
