@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401  (tables known to migrations)
+    from . import attachment_models, models  # noqa: F401  (tables known to migrations)
     from ..api import register_api
     from ..ui import register_nav, register_panel
     from . import api, panels, subscribers, views

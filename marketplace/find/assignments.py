@@ -20,6 +20,7 @@ from ..money import parse_amount
 from ..verify.models import RequirementSet
 from .models import (Assignment, AssignmentSkill, AssignmentStatus, AssignmentTemplate,
                      Pricing, ScheduleKind)
+from .attachments import copy_attachments, delete_all
 from .lifecycle import transition
 
 EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
@@ -239,7 +240,9 @@ def _apply(assignment: Assignment, cleaned: Cleaned) -> None:
             assignment.skills.append(AssignmentSkill(skill_id=sid, min_level=level))
 
 
-def create_assignment(user: User, data: dict, *, publish: bool = False) -> Assignment:
+def create_assignment(user: User, data: dict, *, publish: bool = False,
+                      files_from: Assignment | AssignmentTemplate | None = None) -> Assignment:
+    """A new assignment; `files_from` (a template or the duplicated one) lends its files."""
     cleaned = clean(user, data)
     assignment = Assignment(firm_id=user.membership.firm_id, created_by_id=user.id,
                             status=AssignmentStatus.DRAFT, version=1)
@@ -247,6 +250,8 @@ def create_assignment(user: User, data: dict, *, publish: bool = False) -> Assig
     db.session.add(assignment)
     db.session.flush()
     audit.record("assignment.created", assignment, actor=user, firm_id=assignment.firm_id)
+    if files_from is not None:
+        copy_attachments(user, files_from, assignment)
     if publish:
         publish_assignment(user, assignment)
     return assignment
@@ -339,6 +344,7 @@ def save_as_template(user: User, assignment: Assignment, name: str) -> Assignmen
                                   data=_undated(form_data(assignment)), created_by_id=user.id)
     db.session.add(template)
     db.session.flush()
+    copy_attachments(user, assignment, template)
     audit.record("template.created", template, actor=user, firm_id=template.firm_id)
     return template
 
@@ -356,7 +362,11 @@ def create_template(user: User, name: str, data: dict) -> AssignmentTemplate:
 
 
 def delete_template(user: User, template: AssignmentTemplate) -> None:
+    """The template and its file references go; assignments made from it keep theirs."""
     _firm_user(user)
+    audit.record("template.deleted", template, actor=user, firm_id=template.firm_id,
+                 before={"name": template.name})
+    delete_all(template)
     db.session.delete(template)
     db.session.flush()
 
