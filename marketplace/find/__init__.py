@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     register_nav(app, "firm", "Assignments", "find.assignments", order=10)
     register_nav(app, "firm", "Pools", "find.pool_list", order=30)
     register_nav(app, "technician", "Find work", "find.feed", order=10)
+    register_nav(app, "technician", "Pools", "find.my_pools", order=25)
     register_panel(app, "firm", "find/_panel_firm.html", panels.firm_assignments, order=20)
     register_panel(app, "technician", "find/_panel_feed.html", panels.technician_feed,
                    order=20)

@@ -17,7 +17,7 @@ from . import assignments as svc
 from . import pools
 from . import attachments, csv_import
 from .access import (access_assignment, access_assignment_as_reader, access_attachment,
-                     access_pool, access_public_pool, access_template)
+                     access_membership, access_pool, access_public_pool, access_template)
 from .matching import feed_for, match_technicians
 from .models import PoolMember
 from .serialize import (assignment_json, attachment_json, member_json, pool_json,
@@ -281,15 +281,46 @@ def pool_member(pool_id: int):
             errors=(401, 403, 404, 409, 422))
 def join_pool(pool_id: int):
     p = access_public_pool(current_user, pool_id)
-    tech = current_user.technician
-    existing = db.session.scalar(select(PoolMember).where(
-        PoolMember.pool_id == p.id, PoolMember.technician_id == tech.id))
-    if existing is not None and existing.status.value == "invited":
-        member = pools.accept_invitation(tech, p)
-    else:
-        member = pools.apply(tech, p)
+    member = pools.join(current_user.technician, p)
     db.session.commit()
     return jsonify(member_json(member))
+
+
+@bp.post("/pools/<int:pool_id>/decline")
+@technician_required
+@documented("Decline an invitation to a pool", tags=["find"], response=OBJ,
+            errors=(401, 403, 404, 409))
+def decline_pool(pool_id: int):
+    member = pools.decline_invitation(current_user.technician,
+                                      access_membership(current_user, pool_id))
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.post("/pools/<int:pool_id>/leave")
+@technician_required
+@documented("Leave a pool, or withdraw an application", tags=["find"], response=OBJ,
+            errors=(401, 403, 404, 409))
+def leave_pool(pool_id: int):
+    member = pools.leave(current_user.technician, access_membership(current_user, pool_id))
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.get("/my/pools")
+@technician_required
+@documented("Your invitations, your pools and applications, and public pools open to you",
+            tags=["find"], response=OBJ, errors=(401, 403))
+def my_pools():
+    view = pools.pools_for_technician(current_user.technician)
+
+    def pool(p):
+        return {**pool_json(p), "firm": p.firm.name}
+    return jsonify({"invitations": [{**member_json(m), "pool": pool(m.pool)}
+                                    for m in view.invitations],
+                    "memberships": [{**member_json(m), "pool": pool(m.pool)}
+                                    for m in view.memberships],
+                    "open_pools": [pool(p) for p in view.open_pools]})
 
 
 @bp.get("/feed")

@@ -17,7 +17,8 @@ from . import assignment_templates as templates_svc
 from . import assignments as svc
 from . import pools
 from . import attachments, csv_import
-from .access import access_assignment, access_attachment, access_pool, access_template
+from .access import (access_assignment, access_attachment, access_membership, access_pool,
+                     access_public_pool, access_template)
 from .forms import (AssignmentForm, AttachmentForm, CsvForm, MemberForm, PoolForm,
                     TemplateEditForm, TemplateForm)
 from .matching import feed_for, match_technicians
@@ -269,6 +270,50 @@ def pool(pool_id: int):
     members = db.session.scalars(select(PoolMember).where(PoolMember.pool_id == p.id)
                                  .order_by(PoolMember.status, PoolMember.id)).all()
     return render_template("find/pool.html", pool=p, members=members, form=form)
+
+
+# --- the technician's pools ------------------------------------------------------------
+
+@bp.get("/my/pools")
+@technician_required
+def my_pools():
+    return render_template("find/my_pools.html",
+                           view=pools.pools_for_technician(current_user.technician))
+
+
+def _pool_action(action, message: str):
+    try:
+        action()
+        db.session.commit()
+        flash(message, "success")
+    except (InvalidState, PermissionDenied, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("find.my_pools"))
+
+
+@bp.post("/my/pools/<int:pool_id>/join")
+@technician_required
+def join_pool(pool_id: int):
+    p = access_public_pool(current_user, pool_id)
+    return _pool_action(lambda: pools.join(current_user.technician, p),
+                        f"Done: {p.name} has your membership or application.")
+
+
+@bp.post("/my/pools/<int:pool_id>/decline")
+@technician_required
+def decline_pool(pool_id: int):
+    member = access_membership(current_user, pool_id)
+    return _pool_action(lambda: pools.decline_invitation(current_user.technician, member),
+                        f"Invitation to {member.pool.name} declined.")
+
+
+@bp.post("/my/pools/<int:pool_id>/leave")
+@technician_required
+def leave_pool(pool_id: int):
+    member = access_membership(current_user, pool_id)
+    return _pool_action(lambda: pools.leave(current_user.technician, member),
+                        f"You are out of {member.pool.name}.")
 
 
 @bp.get("/feed")
