@@ -7,9 +7,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from . import attachment_models, models  # noqa: F401  (tables known to migrations)
     from ..api import register_api
+    from ..integrations.geocoding import use_cache
     from ..ui import register_nav, register_panel
-    from . import api, panels, subscribers, views
+    from . import api, geocache, panels, subscribers, views
     subscribers.connect()
+    use_cache(app, geocache.DatabaseGeocodeCache())
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     register_nav(app, "firm", "Assignments", "find.assignments", order=10)
