@@ -40,14 +40,16 @@ def offers_module():
 def init_app(app: Flask) -> None:
     global _connected
     from ..api import register_api
+    from ..find.access import register_technician_access
     from ..signals import credentials_lapsed
     from ..verify import relations
     from ..ui import register_nav, register_panel
-    from . import api, cli, models, tasks, views  # noqa: F401
+    from . import access, api, cli, models, tasks, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     app.cli.add_command(cli.engage)
+    register_technician_access(app, access.technician_has_offer)
     register_nav(app, "technician", "Offers", "engage.my_offers", order=20)
     register_panel(app, "technician", "engage/_panel_technician.html",
                    lambda user: offers_module().counts_for_technician(user), order=20)

@@ -1,12 +1,14 @@
 """Permission-checked loaders for engage objects (404 for anything not yours)."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db
 from ..find.access import access_assignment
 from ..find.models import Assignment
-from .models import Counteroffer, Offer
+from .models import LIVE_OFFER_STATES, Counteroffer, Offer, OfferStatus
 
 
 # The firm's own assignment: find's loader is the one rule.
@@ -19,6 +21,13 @@ def technician_assignment(user: User, assignment_id: int) -> Assignment:
             assignment.assignee_id != user.technician.id:
         raise NotFound()
     return assignment
+
+
+def technician_has_offer(technician_id: int, assignment_id: int) -> bool:
+    """Offered, applied, countering or accepted: the technician is engaged with the work."""
+    return db.session.scalar(select(Offer.id).where(
+        Offer.assignment_id == assignment_id, Offer.technician_id == technician_id,
+        Offer.status.in_((*LIVE_OFFER_STATES, OfferStatus.ACCEPTED))).limit(1)) is not None
 
 
 def access_offer(user: User, offer_id: int) -> Offer:

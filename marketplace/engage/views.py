@@ -13,6 +13,8 @@ from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import TechnicianProfile, User
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..find.access import technician_may_see
+from ..find.attachments import list_attachments
 from ..find.models import TalentPool
 from ..formkit import attempt, cents_or_none
 from . import backfill, offers, routing
@@ -133,7 +135,10 @@ def my_offers():
 @technician_required
 def offer(offer_id: int):
     item = access_offer(current_user, offer_id)
+    files = (list_attachments(item.assignment)
+             if technician_may_see(item.technician_id, item.assignment) else [])
     return render_template("engage/offer.html", offer=item, assignment=item.assignment,
+                           files=files,
                            engagement=db.session.get(Engagement, item.assignment_id),
                            decline_form=ReasonForm(prefix="decline"),
                            counter_form=CounterForm(prefix="counter"),

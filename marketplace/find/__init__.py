@@ -5,16 +5,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import models  # noqa: F401  (tables known to migrations)
+    from . import attachment_models, models  # noqa: F401  (tables known to migrations)
     from ..api import register_api
+    from ..integrations.geocoding import use_cache
     from ..ui import register_nav, register_panel
-    from . import api, panels, subscribers, views
+    from . import api, geocache, panels, subscribers, views
     subscribers.connect()
+    use_cache(app, geocache.DatabaseGeocodeCache())
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     register_nav(app, "firm", "Assignments", "find.assignments", order=10)
     register_nav(app, "firm", "Pools", "find.pool_list", order=30)
     register_nav(app, "technician", "Find work", "find.feed", order=10)
+    register_nav(app, "technician", "Pools", "find.my_pools", order=25)
     register_panel(app, "firm", "find/_panel_firm.html", panels.firm_assignments, order=20)
     register_panel(app, "technician", "find/_panel_feed.html", panels.technician_feed,
                    order=20)

@@ -1,14 +1,38 @@
 """Permission-checked loaders for find's objects: another firm's object is a 404."""
 from __future__ import annotations
 
+from typing import Callable
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db
-from .models import Assignment, AssignmentTemplate, TalentPool
+from .attachment_models import Attachment
+from .models import (Assignment, AssignmentTemplate, PoolMember, PoolVisibility,
+                     TalentPool)
+
+# Later stages say which technicians are looking at an assignment (engage: an
+# offer, an application); find cannot import them, so they register a rule.
+TechnicianRule = Callable[[int, int], bool]  # (technician_id, assignment_id) -> may see
+_RULES_KEY = "find.technician_access"
 
 
 def _firm_id(user: User) -> int | None:
     return user.membership.firm_id if getattr(user, "is_firm_user", False) else None
+
+
+def register_technician_access(app: Flask, rule: TechnicianRule) -> None:
+    app.extensions.setdefault(_RULES_KEY, []).append(rule)
+
+
+def technician_may_see(technician_id: int, assignment: Assignment) -> bool:
+    """The assignee, or a technician a later stage says is engaged with the work."""
+    if assignment.assignee_id == technician_id:
+        return True
+    return any(rule(technician_id, assignment.id)
+               for rule in current_app.extensions.get(_RULES_KEY, []))
 
 
 def access_assignment(user: User, assignment_id: int) -> Assignment:
@@ -16,6 +40,34 @@ def access_assignment(user: User, assignment_id: int) -> Assignment:
     if a is None or _firm_id(user) is None or a.firm_id != _firm_id(user):
         raise NotFound()
     return a
+
+
+def access_assignment_as_reader(user: User, assignment_id: int) -> Assignment:
+    """The firm's own assignment, or one the technician has an offer for or holds."""
+    a = db.session.get(Assignment, assignment_id)
+    if a is None:
+        raise NotFound()
+    if _firm_id(user) is not None and a.firm_id == _firm_id(user):
+        return a
+    tech = getattr(user, "technician", None)
+    if tech is not None and technician_may_see(tech.id, a):
+        return a
+    raise NotFound()
+
+
+def access_attachment(user: User, attachment_id: int) -> Attachment:
+    """The firm's own members; a technician only for an assignment they may see."""
+    att = db.session.get(Attachment, attachment_id)
+    if att is None:
+        raise NotFound()
+    if _firm_id(user) is not None and att.firm_id == _firm_id(user):
+        return att
+    tech = getattr(user, "technician", None)
+    if tech is not None and att.assignment_id is not None:
+        assignment = db.session.get(Assignment, att.assignment_id)
+        if technician_may_see(tech.id, assignment):
+            return att
+    raise NotFound()
 
 
 def access_template(user: User, template_id: int) -> AssignmentTemplate:
@@ -34,9 +86,6 @@ def access_pool(user: User, pool_id: int) -> TalentPool:
 
 def access_public_pool(user: User, pool_id: int) -> TalentPool:
     """A technician sees a pool that is public or to which they were invited."""
-    from sqlalchemy import select
-
-    from .models import PoolMember, PoolVisibility
     p = db.session.get(TalentPool, pool_id)
     tech = getattr(user, "technician", None)
     if p is None or tech is None:
@@ -48,3 +97,13 @@ def access_public_pool(user: User, pool_id: int) -> TalentPool:
     if invited is None:
         raise NotFound()
     return p
+
+
+def access_membership(user: User, pool_id: int) -> PoolMember:
+    """The technician's own membership row in a pool (invited, applied, active...)."""
+    tech = getattr(user, "technician", None)
+    member = None if tech is None else db.session.scalar(select(PoolMember).where(
+        PoolMember.pool_id == pool_id, PoolMember.technician_id == tech.id))
+    if member is None:
+        raise NotFound()
+    return member

@@ -5,19 +5,23 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.access import firm_required, technician_required
+from ..accounts.access import firm_required, login_required, technician_required
 from ..api import json_body
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..openapi import documented
 from ..pagination import page_args, paginate
+from ..uploads import Upload, file_response
+from . import assignment_templates as templates_svc
 from . import assignments as svc
 from . import pools
-from . import csv_import
-from .access import access_assignment, access_pool, access_public_pool, access_template
+from . import attachments, csv_import
+from .access import (access_assignment, access_assignment_as_reader, access_attachment,
+                     access_membership, access_pool, access_public_pool, access_template)
 from .matching import feed_for, match_technicians
 from .models import PoolMember
-from .serialize import assignment_json, member_json, pool_json, template_json
+from .serialize import (assignment_json, attachment_json, member_json, pool_json,
+                        template_json)
 
 bp = Blueprint("find_api", __name__)
 
@@ -113,6 +117,52 @@ def matches(assignment_id: int):
                               "explanation": m.explanation} for m in found]})
 
 
+@bp.get("/assignments/<int:assignment_id>/attachments")
+@login_required
+@documented("An assignment's files (the firm's members; technicians once they have an offer "
+            "for it, applied, or are assigned)", tags=["find"], response=OBJ,
+            errors=(401, 404))
+def list_attachments(assignment_id: int):
+    a = access_assignment_as_reader(current_user, assignment_id)
+    return jsonify({"data": [attachment_json(f) for f in attachments.list_attachments(a)]})
+
+
+@bp.post("/assignments/<int:assignment_id>/attachments")
+@firm_required()
+@documented("Attach a file: send multipart/form-data with a `file` part (PDF, JPEG or PNG, "
+            "checked by content; at most UPLOAD_MAX_BYTES)", tags=["find"], status=201,
+            response=OBJ, errors=(401, 403, 404, 409, 413, 422))
+def upload_attachment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationFailed.field("file", "Send the file as a multipart `file` part.")
+    added = attachments.add_attachment(current_user, a,
+                                       Upload(filename=file.filename or "", data=file.read()))
+    db.session.commit()
+    return jsonify(attachment_json(added)), 201
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+@documented("Download a file (the same people who may list it)", tags=["find"],
+            response={"type": "string", "format": "binary"}, errors=(401, 404))
+def download_attachment(attachment_id: int):
+    att = access_attachment(current_user, attachment_id)
+    return file_response(attachments.read_attachment(att), att.mime, att.filename)
+
+
+@bp.delete("/attachments/<int:attachment_id>")
+@firm_required()
+@documented("Remove a file while its assignment is a draft or published", tags=["find"],
+            response=OBJ, errors=(401, 403, 404, 409))
+def delete_attachment(attachment_id: int):
+    att = access_attachment(current_user, attachment_id)
+    attachments.delete_attachment(current_user, att)
+    db.session.commit()
+    return jsonify({"deleted": attachment_id})
+
+
 @bp.post("/assignments/import")
 @firm_required()
 @documented("Create assignments from CSV text; bad rows are reported and create nothing",
@@ -134,7 +184,7 @@ def import_assignments():
             response=OBJ, errors=(401, 403, 422))
 def list_templates():
     page, per_page = page_args(request.args)
-    return jsonify(paginate(svc.list_templates(current_user), page, per_page)
+    return jsonify(paginate(templates_svc.list_templates(current_user), page, per_page)
                    .to_json(template_json))
 
 
@@ -151,7 +201,7 @@ def create_template():
     except (TypeError, ValueError):
         raise ValidationFailed.field("assignment_id", "Give the assignment to save.") from None
     a = access_assignment(current_user, assignment_id)
-    t = svc.save_as_template(current_user, a, str(data.get("name") or ""))
+    t = templates_svc.save_as_template(current_user, a, str(data.get("name") or ""))
     db.session.commit()
     return jsonify(template_json(t)), 201
 
@@ -162,7 +212,7 @@ def create_template():
             response=OBJ, errors=(401, 403, 404))
 def get_template(template_id: int):
     t = access_template(current_user, template_id)
-    return jsonify({**template_json(t), "prefill": svc.prefill_from_template(t)})
+    return jsonify({**template_json(t), "prefill": templates_svc.prefill_from_template(t)})
 
 
 @bp.get("/pools")
@@ -231,15 +281,46 @@ def pool_member(pool_id: int):
             errors=(401, 403, 404, 409, 422))
 def join_pool(pool_id: int):
     p = access_public_pool(current_user, pool_id)
-    tech = current_user.technician
-    existing = db.session.scalar(select(PoolMember).where(
-        PoolMember.pool_id == p.id, PoolMember.technician_id == tech.id))
-    if existing is not None and existing.status.value == "invited":
-        member = pools.accept_invitation(tech, p)
-    else:
-        member = pools.apply(tech, p)
+    member = pools.join(current_user.technician, p)
     db.session.commit()
     return jsonify(member_json(member))
+
+
+@bp.post("/pools/<int:pool_id>/decline")
+@technician_required
+@documented("Decline an invitation to a pool", tags=["find"], response=OBJ,
+            errors=(401, 403, 404, 409))
+def decline_pool(pool_id: int):
+    member = pools.decline_invitation(current_user.technician,
+                                      access_membership(current_user, pool_id))
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.post("/pools/<int:pool_id>/leave")
+@technician_required
+@documented("Leave a pool, or withdraw an application", tags=["find"], response=OBJ,
+            errors=(401, 403, 404, 409))
+def leave_pool(pool_id: int):
+    member = pools.leave(current_user.technician, access_membership(current_user, pool_id))
+    db.session.commit()
+    return jsonify(member_json(member))
+
+
+@bp.get("/my/pools")
+@technician_required
+@documented("Your invitations, your pools and applications, and public pools open to you",
+            tags=["find"], response=OBJ, errors=(401, 403))
+def my_pools():
+    view = pools.pools_for_technician(current_user.technician)
+
+    def pool(p):
+        return {**pool_json(p), "firm": p.firm.name}
+    return jsonify({"invitations": [{**member_json(m), "pool": pool(m.pool)}
+                                    for m in view.invitations],
+                    "memberships": [{**member_json(m), "pool": pool(m.pool)}
+                                    for m in view.memberships],
+                    "open_pools": [pool(p) for p in view.open_pools]})
 
 
 @bp.get("/feed")

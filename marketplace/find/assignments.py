@@ -20,15 +20,11 @@ from ..money import parse_amount
 from ..verify.models import RequirementSet
 from .models import (Assignment, AssignmentSkill, AssignmentStatus, AssignmentTemplate,
                      Pricing, ScheduleKind)
+from .attachments import copy_attachments
 from .lifecycle import transition
 
 EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
 MAX_WINDOW_HOURS = 12
-# Fields a template (or a duplicate) carries: everything but the date.
-TEMPLATE_FIELDS = ("title", "description", "skills", "requirement_set_id", "address",
-                   "radius_km", "schedule_kind", "start_time", "end_time", "pricing",
-                   "rate_cents", "hourly_rate_cents", "max_hours", "fixed_hours", "currency",
-                   "payment_terms_days", "checklist")
 
 
 def _firm_user(user: User) -> None:
@@ -36,7 +32,7 @@ def _firm_user(user: User) -> None:
         raise PermissionDenied("Only firm members manage assignments.")
 
 
-def _parse_time(value: Any, name: str) -> time | None:
+def parse_time(value: Any, name: str) -> time | None:
     if value in (None, ""):
         return None
     if isinstance(value, time):
@@ -110,8 +106,12 @@ def max_payable_cents(pricing: Pricing, rate_cents: int, hourly_rate_cents: int 
     return rate_cents + round((hourly_rate_cents or 0) * extra)
 
 
-def clean(user: User, data: dict) -> Cleaned:
-    """Validate everything (geocoding included) without writing an assignment."""
+def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
+    """Validate everything (geocoding included) without writing an assignment.
+
+    `dated=False` (templates): no date is asked for; the times are still checked,
+    on a day a week ahead, and no starts_at/ends_at are returned.
+    """
     _firm_user(user)
     firm_id = user.membership.firm_id
     errors: dict[str, str] = {}
@@ -159,8 +159,10 @@ def clean(user: User, data: dict) -> Cleaned:
     out["schedule_kind"] = kind
     start_date = take(_parse_date, data.get("start_date"), "start_date")
     end_date = take(_parse_date, data.get("end_date"), "end_date")
-    start_time = take(_parse_time, data.get("start_time"), "start_time")
-    end_time = take(_parse_time, data.get("end_time"), "end_time")
+    start_time = take(parse_time, data.get("start_time"), "start_time")
+    end_time = take(parse_time, data.get("end_time"), "end_time")
+    if not dated:
+        start_date, end_date = clock.today() + timedelta(days=7), None
     if start_date is None and "start_date" not in errors:
         errors["start_date"] = "Choose the date."
     if loc and start_date:
@@ -222,6 +224,9 @@ def clean(user: User, data: dict) -> Cleaned:
     out["checklist"] = [str(item)[:200] for item in checklist][:50]
     if errors:
         raise ValidationFailed("Some of the assignment details need attention.", fields=errors)
+    if not dated:
+        out.pop("starts_at", None)
+        out.pop("ends_at", None)
     return Cleaned(out, skills)
 
 
@@ -239,7 +244,9 @@ def _apply(assignment: Assignment, cleaned: Cleaned) -> None:
             assignment.skills.append(AssignmentSkill(skill_id=sid, min_level=level))
 
 
-def create_assignment(user: User, data: dict, *, publish: bool = False) -> Assignment:
+def create_assignment(user: User, data: dict, *, publish: bool = False,
+                      files_from: Assignment | AssignmentTemplate | None = None) -> Assignment:
+    """A new assignment; `files_from` (a template or the duplicated one) lends its files."""
     cleaned = clean(user, data)
     assignment = Assignment(firm_id=user.membership.firm_id, created_by_id=user.id,
                             status=AssignmentStatus.DRAFT, version=1)
@@ -247,6 +254,8 @@ def create_assignment(user: User, data: dict, *, publish: bool = False) -> Assig
     db.session.add(assignment)
     db.session.flush()
     audit.record("assignment.created", assignment, actor=user, firm_id=assignment.firm_id)
+    if files_from is not None:
+        copy_attachments(user, files_from, assignment)
     if publish:
         publish_assignment(user, assignment)
     return assignment
@@ -307,7 +316,7 @@ def list_assignments(user: User, *, status: str | None = None, q: str | None = N
     return stmt.order_by(Assignment.starts_at.desc(), Assignment.id.desc())
 
 
-# --- templates and duplicates ---------------------------------------------------------
+# --- as form input (edit, templates, duplicates) -------------------------------------
 
 def form_data(assignment: Assignment) -> dict:
     """The assignment as input values (site-local times), for pre-filling a form."""
@@ -326,59 +335,3 @@ def form_data(assignment: Assignment) -> dict:
         "payment_terms_days": assignment.payment_terms_days,
         "checklist": list(assignment.checklist or []),
     }
-
-
-def _undated(data: dict) -> dict:
-    return {k: data.get(k) for k in TEMPLATE_FIELDS}
-
-
-def save_as_template(user: User, assignment: Assignment, name: str) -> AssignmentTemplate:
-    _firm_user(user)
-    name = (name or "").strip() or assignment.title
-    template = AssignmentTemplate(firm_id=assignment.firm_id, name=name[:120],
-                                  data=_undated(form_data(assignment)), created_by_id=user.id)
-    db.session.add(template)
-    db.session.flush()
-    audit.record("template.created", template, actor=user, firm_id=template.firm_id)
-    return template
-
-
-def create_template(user: User, name: str, data: dict) -> AssignmentTemplate:
-    """A template from form values: validated like an assignment, minus the date."""
-    _firm_user(user)
-    if not (name or "").strip():
-        raise ValidationFailed.field("name", "Name the template.")
-    template = AssignmentTemplate(firm_id=user.membership.firm_id, name=name.strip()[:120],
-                                  data=_undated(data), created_by_id=user.id)
-    db.session.add(template)
-    db.session.flush()
-    return template
-
-
-def delete_template(user: User, template: AssignmentTemplate) -> None:
-    _firm_user(user)
-    db.session.delete(template)
-    db.session.flush()
-
-
-def prefill_from_template(template: AssignmentTemplate) -> dict:
-    """Everything but the date."""
-    data = dict(template.data or {})
-    data.update(start_date="", end_date="")
-    return data
-
-
-def prefill_duplicate(assignment: Assignment) -> dict:
-    """A previous assignment's values, everything but the date."""
-    data = _undated(form_data(assignment))
-    data.update(start_date="", end_date="")
-    return data
-
-
-def list_templates(user: User):
-    _firm_user(user)
-    return select(AssignmentTemplate).where(
-        AssignmentTemplate.firm_id == user.membership.firm_id).order_by(AssignmentTemplate.name)
-
-
-# --- CSV bulk creation ----------------------------------------------------------------

@@ -81,6 +81,16 @@ class TemplateForm(FlaskForm):
     name = StringField("Template name")
 
 
+class TemplateEditForm(AssignmentForm):
+    """A template: the assignment's fields but the date, and a name."""
+    name = StringField("Template name")
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField("File (PDF, JPEG or PNG)",
+                     description="Site maps, wiring diagrams, work orders.")
+
+
 class PoolForm(FlaskForm):
     name = StringField("Name")
     description = TextAreaField("Description")

@@ -1,6 +1,7 @@
 """Talent pools: create, invite, apply, join, remove; kept compliant with their requirement set."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
@@ -16,6 +17,7 @@ from ..verify.models import RequirementItem, RequirementSet
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
 
 LAPSED = "lapsed"
+LEFT = "left"  # the technician left (or withdrew an application) themselves
 
 
 def _firm_id(user: User) -> int:
@@ -112,6 +114,60 @@ def accept_invitation(technician: TechnicianProfile, pool: TalentPool) -> PoolMe
         raise InvalidState("There is no invitation to accept.")
     _require_compliant(pool, technician.id)
     return _set_status(pool, technician.id, PoolMemberStatus.ACTIVE)
+
+
+def join(technician: TechnicianProfile, pool: TalentPool) -> PoolMember:
+    """Accept an invitation if there is one, else apply (public pools only)."""
+    member = _member(pool, technician.id)
+    if member is not None and member.status == PoolMemberStatus.INVITED:
+        return accept_invitation(technician, pool)
+    return apply(technician, pool)
+
+
+def decline_invitation(technician: TechnicianProfile, member: PoolMember) -> PoolMember:
+    if member.technician_id != technician.id or member.status != PoolMemberStatus.INVITED:
+        raise InvalidState("There is no invitation to decline.")
+    member.status = PoolMemberStatus.DECLINED
+    db.session.flush()
+    return member
+
+
+def leave(technician: TechnicianProfile, member: PoolMember) -> PoolMember:
+    """The technician leaves a pool, or withdraws an application."""
+    if member.technician_id != technician.id or \
+            member.status not in (PoolMemberStatus.ACTIVE, PoolMemberStatus.APPLIED):
+        raise InvalidState("You are not in this pool.")
+    member.status = PoolMemberStatus.REMOVED
+    member.removed_reason = LEFT
+    member.removed_credential_type_id = None
+    db.session.flush()
+    audit.record("pool.member_left", member, actor=technician.user_id,
+                 firm_id=member.pool.firm_id)
+    return member
+
+
+@dataclass
+class TechnicianPools:
+    """What a technician's pools page shows."""
+    invitations: list[PoolMember]
+    memberships: list[PoolMember]     # active or applied
+    open_pools: list[TalentPool]      # public pools they are not in and can apply to
+
+
+def pools_for_technician(technician: TechnicianProfile) -> TechnicianPools:
+    rows = db.session.scalars(select(PoolMember).where(
+        PoolMember.technician_id == technician.id).order_by(PoolMember.updated_at.desc(),
+                                                           PoolMember.id.desc())).all()
+    taken = {m.pool_id for m in rows if m.status in (PoolMemberStatus.ACTIVE,
+                                                     PoolMemberStatus.APPLIED,
+                                                     PoolMemberStatus.INVITED)}
+    public = db.session.scalars(select(TalentPool).where(
+        TalentPool.visibility == PoolVisibility.PUBLIC).order_by(TalentPool.name)).all()
+    return TechnicianPools(
+        invitations=[m for m in rows if m.status == PoolMemberStatus.INVITED],
+        memberships=[m for m in rows if m.status in (PoolMemberStatus.ACTIVE,
+                                                     PoolMemberStatus.APPLIED)],
+        open_pools=[p for p in public if p.id not in taken])
 
 
 def approve_application(user: User, pool: TalentPool, technician_id: int) -> PoolMember:

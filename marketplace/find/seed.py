@@ -7,6 +7,7 @@ from datetime import timedelta
 from .. import clock
 from ..accounts.models import Role
 from ..extensions import db
+from . import assignment_templates as templates_svc
 from . import assignments as svc
 from . import pools
 from .match_index import rebuild_index
@@ -64,7 +65,7 @@ def seed(rng: random.Random, world: dict) -> dict:
                     a.status, a.assignee_id = AssignmentStatus.ASSIGNED, rng.choice(local).id
             created.append(a)
             if i == 0:
-                templates.append(svc.save_as_template(owner, a, f"{title} (standard)"))
+                templates.append(templates_svc.save_as_template(owner, a, f"{title} (standard)"))
         pool = pools.create_pool(owner, name=f"{firm.city} regulars", visibility="private")
         public = pools.create_pool(owner, name=f"{firm.city} open bench", visibility="public",
                                    description="Apply to hear about our work first.")

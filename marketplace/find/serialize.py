@@ -1,6 +1,7 @@
 """JSON shapes of find's objects, shared by the API (and tests)."""
 from __future__ import annotations
 
+from .attachment_models import Attachment
 from .models import Assignment, AssignmentTemplate, PoolMember, TalentPool
 
 
@@ -36,3 +37,10 @@ def pool_json(p: TalentPool) -> dict:
 def member_json(m: PoolMember) -> dict:
     return {"technician_id": m.technician_id, "name": m.technician.name,
             "status": m.status.value, "removed_reason": m.removed_reason}
+
+
+def attachment_json(a: Attachment) -> dict:
+    return {"id": a.id, "assignment_id": a.assignment_id, "template_id": a.template_id,
+            "filename": a.filename, "mime": a.mime, "size_bytes": a.size_bytes,
+            "created_at": _iso(a.created_at),
+            "download_url": f"/api/v1/attachments/{a.id}"}

@@ -5,18 +5,22 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from ..accounts.access import firm_required, technician_required
+from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import Skill, TechnicianProfile
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..formkit import apply_field_errors, attempt
 from ..pagination import page_args, paginate
+from ..uploads import Upload, file_response
 from ..verify.models import RequirementSet
+from . import assignment_templates as templates_svc
 from . import assignments as svc
 from . import pools
-from . import csv_import
-from .access import access_assignment, access_pool, access_template
-from .forms import AssignmentForm, CsvForm, MemberForm, PoolForm, TemplateForm
+from . import attachments, csv_import
+from .access import (access_assignment, access_attachment, access_membership, access_pool,
+                     access_public_pool, access_template)
+from .forms import (AssignmentForm, AttachmentForm, CsvForm, MemberForm, PoolForm,
+                    TemplateEditForm, TemplateForm)
 from .matching import feed_for, match_technicians
 from .models import AssignmentStatus, PoolMember, TalentPool
 
@@ -30,8 +34,8 @@ def _set_choices(firm_id: int) -> list[tuple[int, str]]:
     return [(0, "None")] + [(s.id, s.name) for s in sets]
 
 
-def _assignment_form(**kw) -> AssignmentForm:
-    form = AssignmentForm(**kw)
+def _assignment_form(cls=AssignmentForm, **kw) -> AssignmentForm:
+    form = cls(**kw)
     form.skills.choices = [(s.id, s.name) for s in db.session.scalars(
         select(Skill).order_by(Skill.category, Skill.name))]
     form.requirement_set_id.choices = _set_choices(current_user.membership.firm_id)
@@ -55,24 +59,26 @@ def assignments():
 @firm_required()
 def new_assignment():
     form = _assignment_form()
-    if request.method == "GET":
-        source = None
-        if request.args.get("template"):
-            source = svc.prefill_from_template(
-                access_template(current_user, request.args.get("template", type=int) or 0))
-        elif request.args.get("duplicate"):
-            source = svc.prefill_duplicate(
-                access_assignment(current_user, request.args.get("duplicate", type=int) or 0))
-        if source:
-            form.prefill(source)
+    # The template or assignment this one starts from (its files come along).
+    source, prefill = None, None
+    if request.args.get("template"):
+        source = access_template(current_user, request.args.get("template", type=int) or 0)
+        prefill = templates_svc.prefill_from_template
+    elif request.args.get("duplicate"):
+        source = access_assignment(current_user, request.args.get("duplicate", type=int) or 0)
+        prefill = templates_svc.prefill_duplicate
+    if request.method == "GET" and source is not None:
+        form.prefill(prefill(source))
     if form.validate_on_submit():
-        ok, a = attempt(form, lambda: svc.create_assignment(current_user, form.values(),
-                                                            publish=form.publish.data))
+        ok, a = attempt(form, lambda: svc.create_assignment(
+            current_user, form.values(), publish=form.publish.data, files_from=source))
         if ok:
             flash("Assignment published." if form.publish.data else "Draft saved.", "success")
             return redirect(url_for("find.assignment", assignment_id=a.id))
     return render_template("find/assignment_form.html", form=form, assignment=None,
-                           templates=db.session.scalars(svc.list_templates(current_user)).all())
+                           source_files=attachments.list_attachments(source) if source else [],
+                           templates=db.session.scalars(
+                               templates_svc.list_templates(current_user)).all())
 
 
 @bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
@@ -98,7 +104,10 @@ def assignment(assignment_id: int):
     techs = {t.id: t for t in db.session.scalars(select(TechnicianProfile).where(
         TechnicianProfile.id.in_([m.technician_id for m in matches])))}
     return render_template("find/assignment.html", a=a, matches=matches, techs=techs,
-                           template_form=TemplateForm(name=a.title))
+                           template_form=TemplateForm(name=a.title),
+                           files=attachments.list_attachments(a), file_form=AttachmentForm(),
+                           can_upload=a.status in attachments.UPLOAD_STATES,
+                           can_delete=a.status in attachments.DELETE_STATES)
 
 
 @bp.post("/assignments/<int:assignment_id>/publish")
@@ -121,7 +130,7 @@ def save_template(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
     form = TemplateForm()
     if form.validate_on_submit():
-        svc.save_as_template(current_user, a, form.name.data or a.title)
+        templates_svc.save_as_template(current_user, a, form.name.data or a.title)
         db.session.commit()
         flash("Saved as a template.", "success")
     return redirect(url_for("find.assignment", assignment_id=a.id))
@@ -130,8 +139,81 @@ def save_template(assignment_id: int):
 @bp.get("/templates")
 @firm_required()
 def templates():
-    return render_template("find/templates.html",
-                           templates=db.session.scalars(svc.list_templates(current_user)).all())
+    return render_template("find/templates.html", templates=db.session.scalars(
+        templates_svc.list_templates(current_user)).all())
+
+
+@bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"])
+@firm_required()
+def edit_template(template_id: int):
+    t = access_template(current_user, template_id)
+    form = _assignment_form(TemplateEditForm)
+    if request.method == "GET":
+        form.prefill(t.data or {})
+        form.name.data = t.name
+    if form.validate_on_submit():
+        ok, _ = attempt(form, lambda: templates_svc.update_template(
+            current_user, t, form.name.data, form.values()))
+        if ok:
+            flash("Template saved.", "success")
+            return redirect(url_for("find.templates"))
+    return render_template("find/template_form.html", form=form, template=t,
+                           files=attachments.list_attachments(t))
+
+
+@bp.post("/templates/<int:template_id>/delete")
+@firm_required()
+def delete_template(template_id: int):
+    t = access_template(current_user, template_id)
+    templates_svc.delete_template(current_user, t)
+    db.session.commit()
+    flash(f"Template \"{t.name}\" deleted.", "info")
+    return redirect(url_for("find.templates"))
+
+
+# --- attachments ------------------------------------------------------------------------
+
+@bp.post("/assignments/<int:assignment_id>/attachments")
+@firm_required()
+def upload_attachment(assignment_id: int):
+    a = access_assignment(current_user, assignment_id)
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        file = form.file.data
+        upload = Upload(filename=getattr(file, "filename", "") or "",
+                        data=file.read() if file else b"")
+        try:
+            added = attachments.add_attachment(current_user, a, upload)
+            db.session.commit()
+            flash(f"Attached {added.filename}.", "success")
+        except (ValidationFailed, InvalidState) as exc:
+            db.session.rollback()
+            flash((exc.fields or {}).get("file") or exc.message, "error")
+    return redirect(url_for("find.assignment", assignment_id=a.id))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    att = access_attachment(current_user, attachment_id)
+    return file_response(attachments.read_attachment(att), att.mime, att.filename,
+                         inline=bool(request.args.get("inline")))
+
+
+@bp.post("/attachments/<int:attachment_id>/delete")
+@firm_required()
+def delete_attachment(attachment_id: int):
+    att = access_attachment(current_user, attachment_id)
+    back = (url_for("find.assignment", assignment_id=att.assignment_id) if att.assignment_id
+            else url_for("find.edit_template", template_id=att.template_id))
+    try:
+        attachments.delete_attachment(current_user, att)
+        db.session.commit()
+        flash(f"Removed {att.filename}.", "info")
+    except InvalidState as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(back)
 
 
 @bp.route("/assignments/import", methods=["GET", "POST"])
@@ -188,6 +270,50 @@ def pool(pool_id: int):
     members = db.session.scalars(select(PoolMember).where(PoolMember.pool_id == p.id)
                                  .order_by(PoolMember.status, PoolMember.id)).all()
     return render_template("find/pool.html", pool=p, members=members, form=form)
+
+
+# --- the technician's pools ------------------------------------------------------------
+
+@bp.get("/my/pools")
+@technician_required
+def my_pools():
+    return render_template("find/my_pools.html",
+                           view=pools.pools_for_technician(current_user.technician))
+
+
+def _pool_action(action, message: str):
+    try:
+        action()
+        db.session.commit()
+        flash(message, "success")
+    except (InvalidState, PermissionDenied, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("find.my_pools"))
+
+
+@bp.post("/my/pools/<int:pool_id>/join")
+@technician_required
+def join_pool(pool_id: int):
+    p = access_public_pool(current_user, pool_id)
+    return _pool_action(lambda: pools.join(current_user.technician, p),
+                        f"Done: {p.name} has your membership or application.")
+
+
+@bp.post("/my/pools/<int:pool_id>/decline")
+@technician_required
+def decline_pool(pool_id: int):
+    member = access_membership(current_user, pool_id)
+    return _pool_action(lambda: pools.decline_invitation(current_user.technician, member),
+                        f"Invitation to {member.pool.name} declined.")
+
+
+@bp.post("/my/pools/<int:pool_id>/leave")
+@technician_required
+def leave_pool(pool_id: int):
+    member = access_membership(current_user, pool_id)
+    return _pool_action(lambda: pools.leave(current_user.technician, member),
+                        f"You are out of {member.pool.name}.")
 
 
 @bp.get("/feed")

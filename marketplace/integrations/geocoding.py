@@ -1,15 +1,23 @@
 """Geocoding: the offline US gazetteer (the `zipcodes` package) first.
 
 Network geocoders (geopy's Nominatim, rate-limited) come after the gazetteer when
-GEOCODER_USER_AGENT is set; their answers are cached in the database.
+GEOCODER_USER_AGENT is set; their answers are kept in a cache that the app
+provides with `use_cache` (the find stage gives a database-backed one), so this
+adapter imports no stage.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import zipcodes
+from flask import Flask, current_app
+
+from ..errors import ValidationFailed
+
+_CACHE_KEY = "geocode_cache"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,22 @@ class Location:
     timezone: str
     label: str
     source: str  # "gazetteer", "nominatim" or "cache"
+
+
+class GeocodeCache(Protocol):
+    """Where network answers are kept, keyed by the normalised query."""
+
+    def get(self, key: str) -> Location | None: ...
+
+    def put(self, key: str, result: Location) -> None: ...
+
+
+def use_cache(app: Flask, cache: GeocodeCache) -> None:
+    app.extensions[_CACHE_KEY] = cache
+
+
+def cache_key(query: str) -> str:
+    return " ".join((query or "").lower().split())[:300]
 
 
 _CITY_STATE = re.compile(r"^\s*(?P<city>[A-Za-z .'\-]+?)\s*,\s*(?P<state>[A-Za-z]{2})\s*$")
@@ -134,37 +158,29 @@ def _valid(lat: float, lon: float) -> bool:
 
 
 def geocode(query: str, *, field: str = "address") -> Location:
-    """Gazetteer, then the database cache, then Nominatim when configured.
+    """Gazetteer, then the cache, then Nominatim when configured.
 
     Raises ValidationFailed on `field` when nothing is found: never (0, 0).
     """
-    from flask import current_app
-    from sqlalchemy import select
-
-    from ..errors import ValidationFailed
-    from ..extensions import db
-    from ..find.models import GeocodeCache
-
-    key = " ".join((query or "").lower().split())[:300]
+    key = cache_key(query)
     if not key:
         raise ValidationFailed.field(field, "Enter the site address.")
     found = gazetteer(query)
     if found:
         return found
-    cached = db.session.scalar(select(GeocodeCache).where(GeocodeCache.query == key))
+    cache: GeocodeCache | None = current_app.extensions.get(_CACHE_KEY)
+    cached = cache.get(key) if cache is not None else None
     if cached:
-        return Location(cached.lat, cached.lon, cached.timezone, cached.label, "cache")
-    agent = current_app.config.get("GEOCODER_USER_AGENT")
+        return cached
+    cfg = current_app.config
+    agent = cfg.get("GEOCODER_USER_AGENT")
     if agent:
-        cfg = current_app.config
         found = _nominatim(query, agent, cfg.get("GEOCODER_TIMEOUT", 5.0),
                            cfg.get("GEOCODER_DOMAIN"), cfg.get("GEOCODER_SCHEME", "https"),
                            cfg.get("GEOCODER_MIN_DELAY", 1.0))
         if found and _valid(found.lat, found.lon):
-            db.session.add(GeocodeCache(query=key, lat=found.lat, lon=found.lon,
-                                        timezone=found.timezone, label=found.label,
-                                        source=found.source))
-            db.session.flush()
+            if cache is not None:
+                cache.put(key, found)
             return found
     raise ValidationFailed.field(
         field, "We could not find that address. Include a US ZIP code or \"City, ST\".")

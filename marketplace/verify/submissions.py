@@ -1,10 +1,8 @@
 """Technicians submit credentials; admins review them; who may see which document."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from .. import audit, clock, signals
@@ -14,33 +12,13 @@ from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
 from ..notifications.services import notify
+from ..uploads import Upload, check_upload, clean_filename
 from . import relations
 from .models import Credential, CredentialKind, CredentialStatus, CredentialType
 
 # The status reason the sweep writes when it suspends; approval lifts only this one.
 SUSPENDED_REASON = "All of your credentials have expired. Upload a renewal to be reinstated."
 OPEN = (CredentialStatus.PENDING, CredentialStatus.NEEDS_INFO)
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    data: bytes
-
-
-def _check_upload(upload: Upload) -> str:
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
-    if len(upload.data) > limit:
-        raise ValidationFailed.field(
-            "document", f"The file is too large: the limit is {limit // (1024 * 1024)} MB.")
-    if not upload.data:
-        raise ValidationFailed.field("document", "The file is empty.")
-    mime = storage.sniff(upload.data)
-    if mime is None:
-        raise ValidationFailed.field(
-            "document", "Only PDF, JPEG or PNG files are accepted, and this file is not one "
-                        "of those, whatever its name says.")
-    return mime
 
 
 def _validate(ctype: CredentialType, *, issued_on: date | None, expires_on: date | None,
@@ -88,8 +66,8 @@ def submit_credential(user: User, *, credential_type_id: int, number: str | None
                       coverage_cents=coverage_cents, status=CredentialStatus.PENDING,
                       supersedes_id=current.id if current else None)
     if upload is not None:
-        cred.document_mime = _check_upload(upload)
-        cred.document_name = (upload.filename or "document")[-200:]
+        cred.document_mime = check_upload(upload)
+        cred.document_name = clean_filename(upload.filename)
         cred.document_key = storage.save(upload.data)
     db.session.add(cred)
     db.session.flush()
@@ -114,8 +92,8 @@ def respond_to_request(user: User, cred: Credential, *, number: str | None,
     cred.issued_on, cred.coverage_cents = issued_on, coverage_cents
     cred.expires_on = expires_on if cred.credential_type.expires else None
     if upload is not None:
-        cred.document_mime = _check_upload(upload)
-        cred.document_name = (upload.filename or "document")[-200:]
+        cred.document_mime = check_upload(upload)
+        cred.document_name = clean_filename(upload.filename)
         cred.document_key = storage.save(upload.data)
     cred.status = CredentialStatus.PENDING
     cred.submitted_at = clock.now()

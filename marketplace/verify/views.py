@@ -1,7 +1,7 @@
 """Verify pages: technicians' credentials, the admin review queue, catalog, requirement sets."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import clock
@@ -12,6 +12,7 @@ from ..errors import PermissionDenied
 from ..extensions import db
 from ..formkit import attempt, cents_or_none
 from ..money import cents_to_decimal, parse_amount
+from ..uploads import Upload, file_response
 from . import catalog, compliance, submissions
 from .expiry import run_sweep
 from .forms import (CredentialForm, CredentialTypeForm, DecisionForm, InfoForm, RequirementSetForm,
@@ -21,11 +22,11 @@ from .models import CredentialStatus
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 
-def _upload(form) -> submissions.Upload | None:
+def _upload(form) -> Upload | None:
     file = form.document.data
     if not file or not getattr(file, "filename", ""):
         return None
-    return submissions.Upload(filename=file.filename, data=file.read())
+    return Upload(filename=file.filename, data=file.read())
 
 
 # Technician ------------------------------------------------------------------
@@ -77,15 +78,8 @@ def credential(credential_id: int):
 @login_required
 def document(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
-    return _document_response(*submissions.read_document(current_user, cred))
-
-
-def _document_response(data: bytes, mime: str, name: str) -> Response:
-    disposition = "inline" if request.args.get("inline") else "attachment"
-    safe = "".join(c for c in name if c.isalnum() or c in "._- ")[:100] or "document"
-    return Response(data, mimetype=mime, headers={
-        "Content-Disposition": f'{disposition}; filename="{safe}"',
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    data, mime, name = submissions.read_document(current_user, cred)
+    return file_response(data, mime, name, inline=bool(request.args.get("inline")))
 
 
 # Admin review ------------------------------------------------------------------
@@ -182,7 +176,8 @@ def technician_status():
 def technician_document(technician_id: int, credential_id: int):
     """The document of an approved credential of a technician the firm works with."""
     cred = submissions.access_document_for_firm(current_user, technician_id, credential_id)
-    return _document_response(*submissions.read_document(current_user, cred))
+    data, mime, name = submissions.read_document(current_user, cred)
+    return file_response(data, mime, name, inline=bool(request.args.get("inline")))
 
 
 # Catalog -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from marketplace import clock
 from marketplace.accounts.models import Role
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
+from marketplace.find import assignment_templates as templates_svc
 from marketplace.find import assignments as svc
 from marketplace.find.models import Assignment, AssignmentStatus, Pricing
 from tests import factories
@@ -108,9 +109,9 @@ def test_technician_cannot_create_assignments(ctx):
 
 def test_template_and_duplicate_prefill_everything_but_the_date(owner, skill):
     a = svc.create_assignment(owner, _data(skills={skill.id: 2}, checklist="Photo of rack\nTest"))
-    template = svc.save_as_template(owner, a, "Camera install")
+    template = templates_svc.save_as_template(owner, a, "Camera install")
     db.session.commit()
-    for prefill in (svc.prefill_from_template(template), svc.prefill_duplicate(a)):
+    for prefill in (templates_svc.prefill_from_template(template), templates_svc.prefill_duplicate(a)):
         assert prefill["start_date"] == "" and prefill["end_date"] == ""
         assert prefill["title"] == "Install 4 cameras"
         assert prefill["start_time"] == "09:00" and prefill["rate_cents"] == 25000

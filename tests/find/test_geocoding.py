@@ -96,3 +96,41 @@ def test_nominatim_falls_back_after_the_gazetteer_and_is_cached(ctx, app):
     finally:
         app.config.update(GEOCODER_USER_AGENT=None, GEOCODER_DOMAIN=None)
         server.shutdown()
+
+
+class DictCache:
+    """Any object with get/put serves as the cache."""
+
+    def __init__(self):
+        self.rows: dict[str, geocoding.Location] = {}
+
+    def get(self, key):
+        return self.rows.get(key)
+
+    def put(self, key, result):
+        self.rows[key] = result
+
+
+def test_the_cache_is_whatever_the_app_gives_geocoding(ctx, app):
+    original = app.extensions["geocode_cache"]
+    cache = DictCache()
+    cache.put("the old mill, smalltown",
+              geocoding.Location(35.1, -90.2, "America/Chicago", "The Old Mill", "cache"))
+    geocoding.use_cache(app, cache)
+    try:
+        app.config["GEOCODER_USER_AGENT"] = None
+        assert geocoding.geocode("The Old Mill, Smalltown").lat == 35.1
+    finally:
+        geocoding.use_cache(app, original)
+
+
+def test_integrations_import_no_stage():
+    import ast
+    import pathlib
+    stages = {"accounts", "verify", "find", "engage", "manage", "pay", "rate", "notifications"}
+    folder = pathlib.Path(geocoding.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                top = (node.module or "").split(".")[0]
+                assert top not in stages, f"{path.name} imports the {top} stage"

@@ -9,6 +9,7 @@ import pytest
 from marketplace import clock
 from marketplace.accounts.models import Role
 from marketplace.extensions import db
+from marketplace.find import assignment_templates as templates_svc
 from marketplace.find import assignments as svc
 from marketplace.find.matching import rebuild_index
 from marketplace.find.models import Assignment
@@ -26,7 +27,7 @@ def world(ctx):
     a = svc.create_assignment(owner, {
         "title": "Camera install", "address": "Dallas, TX 75201", "start_date": "2030-06-03",
         "start_time": "09:00", "end_time": "11:00", "rate": "200", "skills": {skill.id: 2}})
-    template = svc.save_as_template(owner, a, "Cameras")
+    template = templates_svc.save_as_template(owner, a, "Cameras")
     rebuild_index()
     db.session.commit()
     return {"owner": owner, "skill": skill, "tech": tech, "template": template}

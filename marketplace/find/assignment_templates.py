@@ -1,0 +1,133 @@
+"""Assignment templates: everything an assignment needs but its date.
+
+Save any assignment as one, edit or delete it, and pre-fill a new assignment
+from it or from a previous assignment (a duplicate). A template's values are
+checked by the same rules as an assignment's (`assignments.clean`, undated).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .. import audit
+from ..accounts.models import User
+from ..errors import PermissionDenied, ValidationFailed
+from ..extensions import db
+from .assignments import Cleaned, clean, form_data, parse_time
+from .attachments import copy_attachments, delete_all
+from .models import Assignment, AssignmentTemplate
+
+# Fields a template (or a duplicate) carries: everything but the date.
+TEMPLATE_FIELDS = ("title", "description", "skills", "requirement_set_id", "address",
+                   "radius_km", "schedule_kind", "start_time", "end_time", "pricing",
+                   "rate_cents", "hourly_rate_cents", "max_hours", "fixed_hours", "currency",
+                   "payment_terms_days", "checklist")
+
+
+def _firm_user(user: User) -> int:
+    if not user.is_firm_user:
+        raise PermissionDenied("Only firm members manage templates.")
+    return user.membership.firm_id
+
+
+def _undated(data: dict) -> dict:
+    return {k: data.get(k) for k in TEMPLATE_FIELDS}
+
+
+def _hhmm(value) -> str:
+    parsed = parse_time(value, "time")
+    return parsed.strftime("%H:%M") if parsed else ""
+
+
+def _values(cleaned: Cleaned, data: dict) -> dict:
+    """Validated values in the shape `form_data` gives (what pre-fill reads)."""
+    v = cleaned.values
+    return {
+        "title": v["title"], "description": v["description"],
+        "skills": {str(sid): level for sid, level in cleaned.skills.items()},
+        "requirement_set_id": v["requirement_set_id"], "address": v["address"],
+        "radius_km": v["radius_km"], "schedule_kind": v["schedule_kind"].value,
+        "start_time": _hhmm(data.get("start_time")), "end_time": _hhmm(data.get("end_time")),
+        "pricing": v["pricing"].value, "rate_cents": v["rate_cents"],
+        "hourly_rate_cents": v["hourly_rate_cents"], "max_hours": v["max_hours"],
+        "fixed_hours": v["fixed_hours"], "currency": v["currency"],
+        "payment_terms_days": v["payment_terms_days"], "checklist": v["checklist"],
+    }
+
+
+def _checked(user: User, name: str, data: dict) -> tuple[str, dict]:
+    """The name and the values, validated like an assignment minus the date."""
+    name = (name or "").strip()
+    errors = {} if name else {"name": "Name the template."}
+    cleaned = None
+    try:
+        cleaned = clean(user, data, dated=False)
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {"form": exc.message})
+    if errors:
+        raise ValidationFailed("Some of the template's details need attention.", fields=errors)
+    return name[:120], _values(cleaned, data)
+
+
+def save_as_template(user: User, assignment: Assignment, name: str) -> AssignmentTemplate:
+    _firm_user(user)
+    name = (name or "").strip() or assignment.title
+    template = AssignmentTemplate(firm_id=assignment.firm_id, name=name[:120],
+                                  data=_undated(form_data(assignment)), created_by_id=user.id)
+    db.session.add(template)
+    db.session.flush()
+    copy_attachments(user, assignment, template)
+    audit.record("template.created", template, actor=user, firm_id=template.firm_id)
+    return template
+
+
+def create_template(user: User, name: str, data: dict) -> AssignmentTemplate:
+    """A template from input values, without an assignment behind it."""
+    firm_id = _firm_user(user)
+    name, values = _checked(user, name, data)
+    template = AssignmentTemplate(firm_id=firm_id, name=name, data=values,
+                                  created_by_id=user.id)
+    db.session.add(template)
+    db.session.flush()
+    audit.record("template.created", template, actor=user, firm_id=firm_id)
+    return template
+
+
+def update_template(user: User, template: AssignmentTemplate, name: str,
+                    data: dict) -> AssignmentTemplate:
+    """Rename and change a template; assignments made from it keep their values."""
+    _firm_user(user)
+    name, values = _checked(user, name, data)
+    template.name, template.data = name, values
+    db.session.flush()
+    audit.record("template.updated", template, actor=user, firm_id=template.firm_id)
+    return template
+
+
+def delete_template(user: User, template: AssignmentTemplate) -> None:
+    """The template and its file references go; assignments made from it keep theirs."""
+    _firm_user(user)
+    audit.record("template.deleted", template, actor=user, firm_id=template.firm_id,
+                 before={"name": template.name})
+    delete_all(template)
+    db.session.delete(template)
+    db.session.flush()
+
+
+def prefill_from_template(template: AssignmentTemplate) -> dict:
+    """Everything but the date."""
+    data = dict(template.data or {})
+    data.update(start_date="", end_date="")
+    return data
+
+
+def prefill_duplicate(assignment: Assignment) -> dict:
+    """A previous assignment's values, everything but the date."""
+    data = _undated(form_data(assignment))
+    data.update(start_date="", end_date="")
+    return data
+
+
+def list_templates(user: User):
+    firm_id = _firm_user(user)
+    return select(AssignmentTemplate).where(
+        AssignmentTemplate.firm_id == firm_id).order_by(AssignmentTemplate.name)
