@@ -42,3 +42,35 @@ def test_upgrade_from_empty_matches_models_then_downgrades_to_base(empty_databas
         upgrade()  # and back up again cleanly
         assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+def test_match_index_migration_refills_the_index_from_technicians(empty_database):
+    """0005 rebuilds the derived index: existing technicians stay matchable."""
+    from sqlalchemy import text
+
+    from marketplace.find.geo import cell_of
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(revision="0004_engage")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, email, name, password_hash, kind, is_enabled, "
+                "session_version, created_at) VALUES (7, 't@x.example', 'T', 'x', "
+                "'technician', :yes, 1, '2026-01-01 00:00:00+00:00')"), {"yes": True})
+            conn.execute(text(
+                "INSERT INTO skills (id, slug, name, category) VALUES (3, 'cat6', 'Cat 6', 'x')"))
+            conn.execute(text(
+                "INSERT INTO technicians (id, user_id, headline, bio, timezone, lat, lon, "
+                "travel_radius_km, hourly_rate_cents, currency, availability, status, "
+                "created_at, updated_at) VALUES (7, 7, '', '', 'UTC', 32.78, -96.8, 40, 5000, "
+                "'USD', '{}', 'active', '2026-01-01 00:00:00+00:00', "
+                "'2026-01-01 00:00:00+00:00')"))
+            conn.execute(text("INSERT INTO technician_skills (id, technician_id, skill_id, level) "
+                              "VALUES (1, 7, 3, 2)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT skill_id, cell, technician_id, level "
+                                     "FROM match_index ORDER BY skill_id")).all()
+        assert [tuple(r) for r in rows] == [(0, cell_of(32.78, -96.8), 7, 0),
+                                            (3, cell_of(32.78, -96.8), 7, 2)]
+        db.engine.dispose()

@@ -9,10 +9,11 @@ def init_app(app: Flask) -> None:
     from ..api import register_api
     from ..integrations.geocoding import use_cache
     from ..ui import register_nav, register_panel
-    from . import api, geocache, panels, subscribers, views
+    from . import api, cli, geocache, panels, subscribers, views
     subscribers.connect()
     use_cache(app, geocache.DatabaseGeocodeCache())
     app.register_blueprint(views.bp)
+    app.cli.add_command(cli.find)
     register_api(app, api.bp)
     register_nav(app, "firm", "Assignments", "find.assignments", order=10)
     register_nav(app, "firm", "Pools", "find.pool_list", order=30)

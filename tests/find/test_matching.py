@@ -201,3 +201,14 @@ def test_a_nearer_technician_read_in_a_later_ring_beats_one_checked_earlier(firm
     a = make_assignment(firm, skills={skill.id: 1})
     assert _ids(match_technicians(a, k=1)) == [nearer.id]
     assert _ids(match_technicians(a, k=2)) == [nearer.id, checked_first.id]
+
+
+def test_flask_find_reindex_rebuilds_the_index(app, firm, skill):
+    tech = tech_at(*north(3), skills={skill.id: 2})
+    db.session.execute(MatchIndexRow.__table__.delete())
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["find", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "match index rebuilt: 2 rows" in result.output
+    a = make_assignment(firm, skills={skill.id: 1})
+    assert [m.technician_id for m in match_technicians(a)] == [tech.id]

@@ -1,0 +1,19 @@
+"""`flask find reindex`: rebuild the match index from the source tables."""
+from __future__ import annotations
+
+import click
+
+from ..extensions import db
+
+
+@click.group("find")
+def find() -> None:
+    """Assignments and matching."""
+
+
+@find.command("reindex")
+def reindex() -> None:
+    from .match_index import rebuild_index
+    rows = rebuild_index()
+    db.session.commit()
+    click.echo(f"match index rebuilt: {rows} rows")

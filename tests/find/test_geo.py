@@ -1,0 +1,85 @@
+"""The spatial cover the match index is read with: complete, and nearest first."""
+from __future__ import annotations
+
+import bisect
+import math
+import random
+
+import h3
+import pytest
+
+from marketplace.find.geo import (REACH, STORE_RES, cell_of, cover, descendant_range,
+                                  haversine_km, merge, ranges_by_distance)
+
+
+def _inside(ranges, cell):
+    i = bisect.bisect_right([lo for lo, _ in ranges], cell) - 1
+    return i >= 0 and ranges[i][0] <= cell <= ranges[i][1]
+
+
+def _around(rng, lat, lon, km):
+    d, b = km * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+    return (lat + d * math.cos(b) / 111.2,
+            lon + d * math.sin(b) / (111.2 * math.cos(math.radians(lat))))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cover_holds_everyone_within_the_radius(seed):
+    rng = random.Random(seed)
+    checked = 0
+    for _ in range(60):
+        lat, lon = rng.uniform(-60, 70), rng.uniform(-180, 180)
+        radius = rng.choice([0.5, 2, 8, 25, 50, 120])
+        ranges = cover(lat, lon, radius)
+        for _ in range(150):
+            p = _around(rng, lat, lon, radius)
+            if haversine_km(lat, lon, *p) <= radius:
+                assert _inside(ranges, cell_of(*p)), (lat, lon, radius, p)
+                checked += 1
+    assert checked > 5000
+
+
+def test_bounds_never_decrease_and_are_true_lower_bounds():
+    rng = random.Random(9)
+    lat, lon = 32.78, -96.80
+    seen = list(ranges_by_distance(lat, lon, 50))
+    bounds = [b for b, _ in seen]
+    assert bounds == sorted(bounds) and bounds[0] == 0.0
+    points = [_around(rng, lat, lon, 60) for _ in range(3000)]
+    for p in points:
+        cell = cell_of(*p)
+        for bound, (lo, hi) in seen:
+            if lo <= cell <= hi:
+                assert haversine_km(lat, lon, *p) >= bound - 1e-9
+                break
+
+
+def test_a_descendant_range_holds_exactly_the_cells_descendants():
+    parent = h3.str_to_int(h3.latlng_to_cell(40.7, -74.0, 6))
+    lo, hi = descendant_range(parent, 6)
+    kids = [h3.str_to_int(c) for c in h3.cell_to_children(h3.int_to_str(parent), STORE_RES)]
+    assert all(lo <= k <= hi for k in kids)
+    neighbours = [h3.str_to_int(n) for n in h3.grid_ring(h3.int_to_str(parent), 1)]
+    for n in neighbours:
+        for k in h3.cell_to_children(h3.int_to_str(n), STORE_RES)[:50]:
+            assert not lo <= h3.str_to_int(k) <= hi
+
+
+def test_merge_joins_neighbouring_ranges_only():
+    parent = h3.latlng_to_cell(40.7, -74.0, 5)
+    kids = [h3.str_to_int(c) for c in h3.cell_to_children(parent, 6)]
+    ranges = merge([descendant_range(k, 6) for k in reversed(kids)])
+    lo, hi = descendant_range(h3.str_to_int(parent), 5)
+    assert len(ranges) == 1 and ranges[0][0] == lo and ranges[0][1] <= hi
+    gapped = merge([descendant_range(k, 6) for k in kids[:2] + kids[3:]])
+    assert len(gapped) == 2
+
+
+def test_reach_bounds_the_distance_to_an_ancestor_centre():
+    rng = random.Random(4)
+    for _ in range(3000):
+        lat, lon = math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)
+        stored = cell_of(lat, lon)
+        for res in (4, 6, 8):
+            centre = h3.cell_to_latlng(h3.cell_to_parent(h3.int_to_str(stored), res))
+            assert haversine_km(lat, lon, *centre) <= REACH[res]
