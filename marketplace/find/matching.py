@@ -164,14 +164,17 @@ class _IndexReader:
         self.postgres = conn.dialect.name == "postgresql"
         order = sorted(skills, key=lambda sid: (skill_count(sid), sid))
         first, level = (order[0], skills[order[0]]) if order else (ANY_SKILL, 0)
-        source = ("unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS r(lo, hi) JOIN match_index m "
-                  "ON m.cell BETWEEN r.lo AND r.hi" if self.postgres else "match_index m")
-        sql = (f"SELECT m.technician_id, m.lat, m.lon, m.travel_radius_km FROM {source} "
+        sql = ("SELECT m.technician_id, m.lat, m.lon, m.travel_radius_km FROM match_index m "
                f"WHERE m.skill_id = {int(first)} AND m.level >= {int(level)}")
         for sid in order[1:]:
             sql += (" AND EXISTS (SELECT 1 FROM match_index o WHERE o.skill_id = "
                     f"{int(sid)} AND o.cell = m.cell AND o.technician_id = m.technician_id "
                     f"AND o.level >= {int(skills[sid])})")
+        if self.postgres:
+            # One index range scan per range (OFFSET 0 keeps the planner from
+            # flattening the lateral subquery into one scan of the whole skill).
+            sql = ("SELECT t.* FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS r(lo, hi) "
+                   f"CROSS JOIN LATERAL ({sql} AND m.cell BETWEEN r.lo AND r.hi OFFSET 0) t")
         self.sql = sql
 
     def rows(self, ranges: list[tuple[int, int]]):
