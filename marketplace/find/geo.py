@@ -5,15 +5,17 @@ the same in Python (`haversine_km`) and in SQL (`haversine_sql`).
 
 The match index stores each technician's H3 cell at STORE_RES (~0.2 km cells).
 H3 cell ids are hierarchical: every descendant of a coarser cell at STORE_RES
-lies in one contiguous range of integers. So a disk of any size is read as a
-short list of integer ranges over one B-tree, at whichever resolution keeps
-that list short, and growing disks can skip every range already read.
+lies in one contiguous range of integers, so any coarser cell is one range
+scan over the index's B-tree. `ranges_by_distance` walks the hierarchy
+best-first from the site, yielding cells (as ranges) nearest first, small near
+the site and coarse far away, each with a lower bound on the distance of
+anyone under it; `cover` is the whole disc at once.
 
-Why the cover is complete: a technician's stored cell has one ancestor at the
-query resolution r, and the technician is within REACH[r] of that ancestor's
-centre (measured worst case over the globe: 1.14 average edge lengths; REACH
-takes 1.5). So everyone within R of the site sits under a cell whose centre is
-within R + REACH[r] of it, and `cover` reads every such cell.
+Why the bounds hold: a technician's stored cell has one ancestor at every
+coarser resolution r, and the technician is within REACH[r] of that
+ancestor's centre (measured worst case over the globe: 1.14 average edge
+lengths; REACH takes 1.5, and tests/find/test_geo.py checks it). So nobody
+under a cell whose centre is d from the site is nearer than d - REACH[r].
 """
 from __future__ import annotations
 

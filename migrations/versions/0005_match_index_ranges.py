@@ -22,7 +22,7 @@ depends_on = None
 _RES = 9
 
 
-def _create():
+def _create(clustered):
     op.create_table(
         'match_index',
         sa.Column('skill_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -33,8 +33,10 @@ def _create():
         sa.Column('lon', sa.Float(), nullable=False),
         sa.Column('travel_radius_km', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('skill_id', 'cell', 'technician_id', name=op.f('pk_match_index'),
-                                postgresql_include=['level', 'lat', 'lon', 'travel_radius_km']),
-        sqlite_with_rowid=False,
+                                **({'postgresql_include': ['level', 'lat', 'lon',
+                                                          'travel_radius_km']}
+                                   if clustered else {})),
+        **({'sqlite_with_rowid': False} if clustered else {}),
     )
     op.create_index('ix_match_index_technician', 'match_index', ['technician_id'],
                     unique=False)
@@ -70,23 +72,12 @@ def _fill(res):
 def upgrade():
     op.drop_index('ix_match_index_technician', table_name='match_index')
     op.drop_table('match_index')
-    _create()
+    _create(clustered=True)
     _fill(_RES)
 
 
 def downgrade():
     op.drop_index('ix_match_index_technician', table_name='match_index')
     op.drop_table('match_index')
-    op.create_table(
-        'match_index',
-        sa.Column('skill_id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('cell', sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column('technician_id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('level', sa.Integer(), nullable=False),
-        sa.Column('lat', sa.Float(), nullable=False),
-        sa.Column('lon', sa.Float(), nullable=False),
-        sa.Column('travel_radius_km', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('skill_id', 'cell', 'technician_id', name=op.f('pk_match_index')),
-    )
-    op.create_index('ix_match_index_technician', 'match_index', ['technician_id'], unique=False)
+    _create(clustered=False)
     _fill(6)
