@@ -208,7 +208,8 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
     """The top-k qualified technicians for `query`, read from the match index.
 
     Ranges of the index come nearest first (geo.ranges_by_distance); they are
-    read in steps of doubling radius, one statement per step. Candidates are
+    read in steps of growing radius (at least doubling, further where the
+    density seen so far says k are further out), one statement per step. Candidates are
     checked for blocks, bookings and compliance lazily, nearest first and in
     batches, so a query in a dense metro checks about k technicians, not
     thousands.
