@@ -42,6 +42,11 @@ def access_assignment(user: User, assignment_id: int) -> Assignment:
     return a
 
 
+def _technician_may_read(user: User, assignment: Assignment | None) -> bool:
+    tech = getattr(user, "technician", None)
+    return tech is not None and assignment is not None and technician_may_see(tech.id, assignment)
+
+
 def access_assignment_as_reader(user: User, assignment_id: int) -> Assignment:
     """The firm's own assignment, or one the technician has an offer for or holds."""
     a = db.session.get(Assignment, assignment_id)
@@ -49,8 +54,7 @@ def access_assignment_as_reader(user: User, assignment_id: int) -> Assignment:
         raise NotFound()
     if _firm_id(user) is not None and a.firm_id == _firm_id(user):
         return a
-    tech = getattr(user, "technician", None)
-    if tech is not None and technician_may_see(tech.id, a):
+    if _technician_may_read(user, a):
         return a
     raise NotFound()
 
@@ -60,6 +64,12 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         raise NotFound()
+    if _firm_id(user) is not None and att.firm_id == _firm_id(user):
+        return att
+    if att.assignment_id is not None and _technician_may_read(
+            user, db.session.get(Assignment, att.assignment_id)):
+        return att
+    raise NotFound()
     if _firm_id(user) is not None and att.firm_id == _firm_id(user):
         return att
     tech = getattr(user, "technician", None)
