@@ -2,8 +2,8 @@
 
 Set-based throughout: one INSERT ... SELECT for the reminders; one conditional
 UPDATE ... RETURNING for expiry and one INSERT ... SELECT for the lapse notices
-(a single statement on PostgreSQL); one conditional UPDATE ... RETURNING for
-suspension, with bulk audit rows. Id lists travel as one array parameter on
+(a single statement on PostgreSQL); an indexed SELECT ... FOR UPDATE and a
+conditional UPDATE ... RETURNING for suspension, with bulk audit rows. Id lists travel as one array parameter on
 PostgreSQL. A second run (or a concurrent one on PostgreSQL, which blocks on
 the same rows and then finds them already changed) does nothing.
 """
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..extensions import db
-from ..notifications.models import Notification
+from ..notifications.models import DEDUPE_KEYED, Notification
 from ..sets import chunks, in_ids
 from ..transactions import on_commit
 from ..types import UTCDateTime
@@ -59,17 +59,29 @@ def _queue_emails(notification_ids: list[int]) -> None:
     on_commit(lambda: email_notification_batches.delay(ids))
 
 
-def _notices_insert(source):
-    """INSERT the notices `source` selects, skipping any already sent (dedupe key)."""
-    return (_insert(db.engine.dialect.name)
-            .from_select(["user_id", "kind", "title", "body", "link", "dedupe_key",
-                          "created_at"], source)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Notification.__table__.c.id))
+_NOTICE_COLUMNS = ["user_id", "kind", "title", "body", "link", "created_at"]
 
 
-def _notices(source) -> list[int]:
-    return list(db.session.scalars(_notices_insert(source)))
+def _notices_insert(source, keyed: bool = False):
+    """INSERT the notices `source` selects (its columns in _NOTICE_COLUMNS order, then
+    the dedupe key when `keyed`), skipping any key already sent."""
+    insert = _insert(db.engine.dialect.name).from_select(
+        _NOTICE_COLUMNS + (["dedupe_key"] if keyed else []), source)
+    if keyed:
+        insert = insert.on_conflict_do_nothing(index_elements=["dedupe_key"],
+                                               index_where=DEDUPE_KEYED)
+    return insert.returning(Notification.__table__.c.id)
+
+
+def _notices(source, keyed: bool = False) -> list[int]:
+    return list(db.session.scalars(_notices_insert(source, keyed)))
+
+
+def _user_of(technician_id):
+    """The technician's user id as a correlated lookup: a primary-key probe per notice
+    row, cheaper than hashing the whole technicians table for a few thousand rows."""
+    return (select(TechnicianProfile.user_id)
+            .where(TechnicianProfile.id == technician_id).scalar_subquery())
 
 
 def _send_reminders(on: date) -> list[int]:
@@ -88,14 +100,14 @@ def _send_reminders(on: date) -> list[int]:
             + by_horizon(lambda target, _: target.isoformat())
             + literal(". Upload the renewal now so the work that needs it is not taken "
                       "away from you."))
-    source = (select(TechnicianProfile.user_id, literal("credential.expiring"), title, body,
-                     literal("/verify/credentials"), key, literal(clock.now(), UTCDateTime))
+    source = (select(_user_of(Credential.technician_id), literal("credential.expiring"),
+                     title, body,
+                     literal("/verify/credentials"), literal(clock.now(), UTCDateTime), key)
               .select_from(Credential)
               .join(CredentialType, CredentialType.id == Credential.credential_type_id)
-              .join(TechnicianProfile, TechnicianProfile.id == Credential.technician_id)
               .where(Credential.status == CredentialStatus.APPROVED,
                      Credential.expires_on.in_(list(horizons)), true()))
-    return _notices(source)
+    return _notices(source, keyed=True)
 
 
 def _expire_statement(on: date, stamp):
@@ -109,19 +121,19 @@ def _expire_statement(on: date, stamp):
 
 def _lapse_notices(on: date, stamp, lapsed):
     """The notice columns, one row per credential in `lapsed` (id, technician_id,
-    credential_type_id): the credentials table filtered to this run's, or the expiry CTE."""
+    credential_type_id): the credentials table filtered to this run's, or the expiry CTE.
+
+    No dedupe key: each credential is expired by exactly one conditional UPDATE, so
+    its notice is written exactly once without a uniqueness check."""
     title = literal("Your ") + CredentialType.name + literal(" has expired")
     body = (literal("Your ") + CredentialType.name + literal(
         f" expired before {on.isoformat()}. You have been removed from talent pools and "
         "upcoming work that require it, and cannot accept such work until a renewal is "
         "approved. Upload the renewal to get back."))
-    return (select(TechnicianProfile.user_id, literal("credential.expired"), title, body,
-                   literal("/verify/credentials"),
-                   literal("cred-lapsed-") + cast(lapsed.c.id, String),
-                   literal(stamp, UTCDateTime))
+    return (select(_user_of(lapsed.c.technician_id), literal("credential.expired"), title, body,
+                   literal("/verify/credentials"), literal(stamp, UTCDateTime))
             .select_from(lapsed)
-            .join(CredentialType, CredentialType.id == lapsed.c.credential_type_id)
-            .join(TechnicianProfile, TechnicianProfile.id == lapsed.c.technician_id))
+            .join(CredentialType, CredentialType.id == lapsed.c.credential_type_id))
 
 
 def _expire_and_notify(on: date, stamp) -> tuple[list[tuple[int, int, int]], list[int]]:
@@ -159,25 +171,31 @@ def _forget_loaded_status(tech_ids: list[int]) -> None:
 def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
     """Suspend, set-based, the technicians among `tech_ids` left with no valid credential.
 
-    One conditional UPDATE ... RETURNING per chunk (a concurrent sweep finds the
-    rows already suspended), one bulk audit insert, and one technician_changed
-    signal for the lot so find drops them from the match index in one go.
+    One indexed SELECT ... FOR UPDATE finds them (with the reason they had, for the
+    audit), one conditional UPDATE ... RETURNING suspends them (re-checking both
+    conditions, so a concurrent approval or sweep wins cleanly), one bulk audit
+    insert, and one technician_changed signal for the lot so find drops them from
+    the match index in one go.
     """
     valid = exists().where(Credential.technician_id == TechnicianProfile.id,
                            Credential.status == CredentialStatus.APPROVED,
                            or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
-    suspended: list[tuple[int, str | None]] = []
+    empty_handed = (TechnicianProfile.status == TechnicianStatus.ACTIVE, ~valid)
+    reasons: dict[int, str | None] = {}
     for part in chunks(tech_ids):
-        previous = (select(TechnicianProfile.id, TechnicianProfile.status_reason)
-                    .where(in_ids(TechnicianProfile.id, part)).subquery("previous"))
-        suspended += db.session.execute(
+        reasons.update(db.session.execute(
+            select(TechnicianProfile.id, TechnicianProfile.status_reason)
+            .where(in_ids(TechnicianProfile.id, part), *empty_handed)
+            .with_for_update()).tuples().all())
+    suspended: list[tuple[int, str | None]] = []
+    for part in chunks(sorted(reasons)):
+        suspended += [(tid, reasons[tid]) for tid in db.session.scalars(
             update(TechnicianProfile)
-            .where(TechnicianProfile.id == previous.c.id,
-                   TechnicianProfile.status == TechnicianStatus.ACTIVE, ~valid)
+            .where(in_ids(TechnicianProfile.id, part), *empty_handed)
             .values(status=TechnicianStatus.SUSPENDED, status_reason=SUSPENDED_REASON,
                     status_changed_at=stamp)
-            .returning(TechnicianProfile.id, previous.c.status_reason)
-            .execution_options(synchronize_session=False)).all()
+            .returning(TechnicianProfile.id)
+            .execution_options(synchronize_session=False))]
     if not suspended:
         return 0
     _forget_loaded_status([tid for tid, _ in suspended])

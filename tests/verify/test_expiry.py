@@ -69,9 +69,13 @@ def test_running_the_sweep_twice_changes_nothing_the_second_time(app, insured):
     _at(day)
     first = run_sweep(day)
     db.session.commit()
+    notices = _count(Notification)
     second = run_sweep(day)
     db.session.commit()
     assert first.changes > 0 and second.changes == 0
+    # The lapse notice carries no dedupe key: the conditional UPDATE alone keeps it single.
+    assert _count(Notification) == notices
+    assert _count(Notification, Notification.kind == "credential.expired") == 1
 
 
 def test_sweep_emits_credentials_lapsed_inside_the_transaction(app, insured):
