@@ -2,10 +2,11 @@
 
 Set-based throughout: one INSERT ... SELECT for the reminders; one conditional
 UPDATE ... RETURNING for expiry and one INSERT ... SELECT for the lapse notices
-(a single statement on PostgreSQL); an indexed SELECT ... FOR UPDATE and a
-conditional UPDATE ... RETURNING for suspension, with bulk audit rows. Id lists travel as one array parameter on
-PostgreSQL. A second run (or a concurrent one on PostgreSQL, which blocks on
-the same rows and then finds them already changed) does nothing.
+(all one statement on PostgreSQL, which also finds who may be left with nothing);
+an indexed SELECT ... FOR UPDATE and a conditional UPDATE ... RETURNING for
+suspension, with bulk audit rows. Id lists travel as one array parameter on
+PostgreSQL. A second run (or a concurrent one on PostgreSQL, which queues on a
+transaction lock and then finds the rows already changed) does nothing.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import (String, case, cast, exists, literal, null, or_, select, text, true,
-                        update)
+                        union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit, clock, signals
@@ -84,8 +85,8 @@ def _user_of(technician_id):
             .where(TechnicianProfile.id == technician_id).scalar_subquery())
 
 
-def _send_reminders(on: date) -> list[int]:
-    """One INSERT ... SELECT for the 30-, 7- and 1-day horizons together."""
+def _reminder_notices(on: date, stamp):
+    """The keyed notice columns for the 30-, 7- and 1-day horizons together."""
     horizons = {on + timedelta(days=days): days for days in REMINDER_DAYS}
 
     def by_horizon(text_of):
@@ -102,12 +103,12 @@ def _send_reminders(on: date) -> list[int]:
                       "away from you."))
     source = (select(_user_of(Credential.technician_id), literal("credential.expiring"),
                      title, body,
-                     literal("/verify/credentials"), literal(clock.now(), UTCDateTime), key)
+                     literal("/verify/credentials"), literal(stamp, UTCDateTime), key)
               .select_from(Credential)
               .join(CredentialType, CredentialType.id == Credential.credential_type_id)
               .where(Credential.status == CredentialStatus.APPROVED,
                      Credential.expires_on.in_(list(horizons)), true()))
-    return _notices(source, keyed=True)
+    return source
 
 
 def _expire_statement(on: date, stamp):
@@ -136,28 +137,60 @@ def _lapse_notices(on: date, stamp, lapsed):
             .join(CredentialType, CredentialType.id == lapsed.c.credential_type_id))
 
 
-def _expire_and_notify(on: date, stamp) -> tuple[list[tuple[int, int, int]], list[int]]:
-    """Expire lapsed credentials and write one notice for each; returns the expired
-    (id, technician, type) and the notice ids.
+def _valid_credential(on: date, technician_id):
+    """EXISTS an approved credential of `technician_id` still valid on `on`."""
+    return exists().where(Credential.technician_id == technician_id,
+                          Credential.status == CredentialStatus.APPROVED,
+                          or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
 
-    On PostgreSQL one statement does both (the notices read the UPDATE's RETURNING
-    through a CTE); elsewhere the notices select the expired ids in a second one.
+
+@dataclass
+class _Written:
+    reminders: list[int] = field(default_factory=list)
+    expired: list[tuple[int, int, int]] = field(default_factory=list)
+    lapse_notices: list[int] = field(default_factory=list)
+    # Technicians who may have nothing valid left (suspension re-checks under lock).
+    empty_handed: list[int] = field(default_factory=list)
+
+
+def _remind_expire_and_notify(on: date, stamp) -> _Written:
+    """Write the reminders, expire lapsed credentials with one notice each, and find
+    who may be left empty-handed.
+
+    On PostgreSQL a single statement does it all: data-modifying CTEs for the
+    reminders, the expiry UPDATE and the notices reading its RETURNING, and the
+    empty-handed check over the expired rows (the date test alone decides validity,
+    so the statement's snapshot does not matter). Elsewhere, one statement per step.
     """
+    written = _Written()
     if db.engine.dialect.name == "postgresql":
         expired = _expire_statement(on, stamp).cte("expired")
-        notices = _notices_insert(_lapse_notices(on, stamp, expired)).cte("notices")
-        rows = db.session.execute(
-            select(expired.c.id, expired.c.technician_id, expired.c.credential_type_id,
-                   literal(False)).union_all(
-                select(notices.c.id, null(), null(), literal(True)))).all()
-        return ([(r[0], r[1], r[2]) for r in rows if not r[3]],
-                [r[0] for r in rows if r[3]])
-    expired = [tuple(r) for r in db.session.execute(_expire_statement(on, stamp)).all()]
+        lapse = _notices_insert(_lapse_notices(on, stamp, expired)).cte("lapse_notices")
+        reminders = _notices_insert(_reminder_notices(on, stamp), keyed=True).cte("reminders")
+        empty = (select(expired.c.technician_id).distinct()
+                 .where(~_valid_credential(on, expired.c.technician_id)).subquery("empty"))
+        tagged = union_all(
+            select(literal(0), expired.c.id, expired.c.technician_id,
+                   expired.c.credential_type_id),
+            select(literal(1), lapse.c.id, null(), null()),
+            select(literal(2), reminders.c.id, null(), null()),
+            select(literal(3), empty.c.technician_id, null(), null()))
+        for tag, first, tech, ctype in db.session.execute(tagged):
+            if tag == 0:
+                written.expired.append((first, tech, ctype))
+            else:
+                (written.lapse_notices, written.reminders, written.empty_handed)[tag - 1] \
+                    .append(first)
+        written.empty_handed.sort()
+        return written
+    written.reminders = _notices(_reminder_notices(on, stamp), keyed=True)
+    written.expired = [tuple(r) for r in db.session.execute(_expire_statement(on, stamp))]
     table = Credential.__table__
-    inserted: list[int] = []
-    for part in chunks([cid for cid, _, _ in expired]):
-        inserted += _notices(_lapse_notices(on, stamp, table).where(in_ids(table.c.id, part)))
-    return expired, inserted
+    for part in chunks([cid for cid, _, _ in written.expired]):
+        written.lapse_notices += _notices(
+            _lapse_notices(on, stamp, table).where(in_ids(table.c.id, part)))
+    written.empty_handed = sorted({tid for _, tid, _ in written.expired})
+    return written
 
 
 def _forget_loaded_status(tech_ids: list[int]) -> None:
@@ -177,10 +210,8 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
     insert, and one technician_changed signal for the lot so find drops them from
     the match index in one go.
     """
-    valid = exists().where(Credential.technician_id == TechnicianProfile.id,
-                           Credential.status == CredentialStatus.APPROVED,
-                           or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
-    empty_handed = (TechnicianProfile.status == TechnicianStatus.ACTIVE, ~valid)
+    empty_handed = (TechnicianProfile.status == TechnicianStatus.ACTIVE,
+                    ~_valid_credential(on, TechnicianProfile.id))
     reasons: dict[int, str | None] = {}
     for part in chunks(tech_ids):
         reasons.update(db.session.execute(
@@ -214,18 +245,14 @@ def run_sweep(on: date | None = None) -> SweepResult:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
     result = SweepResult(on=on)
-    notices = _send_reminders(on)
-    result.reminders = len(notices)
     stamp = clock.now()
-    expired, lapse_notices = _expire_and_notify(on, stamp)
-    notices += lapse_notices
-    result.expired = len(expired)
-    if expired:
-        result.pairs = sorted({(tid, type_id) for _, tid, type_id in expired})
+    written = _remind_expire_and_notify(on, stamp)
+    result.reminders, result.expired = len(written.reminders), len(written.expired)
+    if written.expired:
+        result.pairs = sorted({(tid, type_id) for _, tid, type_id in written.expired})
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
-        result.suspended = _suspend_empty_handed(on, sorted({t for t, _ in result.pairs}),
-                                                  stamp)
-    _queue_emails(notices)
+        result.suspended = _suspend_empty_handed(on, written.empty_handed, stamp)
+    _queue_emails(written.reminders + written.lapse_notices)
     if result.changes:
         audit.record("verify.sweep", subject_type="system",
                      after={"on": on, "reminders": result.reminders, "expired": result.expired,
