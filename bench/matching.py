@@ -33,6 +33,7 @@ from sqlalchemy import insert  # noqa: E402
 from marketplace.catalog import METROS, SKILLS  # noqa: E402
 from h3.api import basic_int as h3i  # noqa: E402
 from marketplace.find.geo import EARTH_RADIUS_KM, REACH, _STEP, cell_of, cover  # noqa: E402
+from marketplace.find.match_index import index_rows as index_rows_of  # noqa: E402
 from marketplace.find.matching import MatchQuery, search  # noqa: E402
 
 QUERIES = 2000
@@ -106,7 +107,6 @@ def load(app, data: dict) -> int:
                                                "created_at": now}])
         conn.execute(insert(RequirementItem), [{"id": 1, "requirement_set_id": 1,
                                                 "credential_type_id": 1}])
-        cells = data["cells"]
         step = 20000
         ts_id = 0
         for lo in range(0, n, step):
@@ -124,15 +124,15 @@ def load(app, data: dict) -> int:
             skill_rows, index_rows, cred_rows = [], [], []
             for i in ids:
                 t = i - 1
-                base = {"cell": int(cells[t]), "technician_id": i, "lat": float(data["lat"][t]),
-                        "lon": float(data["lon"][t]),
-                        "travel_radius_km": int(data["travel"][t])}
-                index_rows.append({**base, "skill_id": 0, "level": 0})
-                for s, lvl in zip(data["skills"][t], data["levels"][t]):
+                skills = [(int(s) + 1, int(lvl))
+                          for s, lvl in zip(data["skills"][t], data["levels"][t])]
+                for sid, lvl in skills:
                     ts_id += 1
-                    skill_rows.append({"id": ts_id, "technician_id": i, "skill_id": int(s) + 1,
-                                       "level": int(lvl)})
-                    index_rows.append({**base, "skill_id": int(s) + 1, "level": int(lvl)})
+                    skill_rows.append({"id": ts_id, "technician_id": i, "skill_id": sid,
+                                       "level": lvl})
+                # The rows the application writes (match_index.index_rows).
+                index_rows += index_rows_of(i, float(data["lat"][t]), float(data["lon"][t]),
+                                            int(data["travel"][t]), skills)
                 cred_rows.append({"id": i, "technician_id": i, "credential_type_id": 1,
                                   "status": "approved", "submitted_at": now, "updated_at": now,
                                   "expires_on": date(2025, 1, 1) if data["expired"][t]

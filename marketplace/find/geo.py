@@ -1,42 +1,38 @@
 """Distance and the spatial cover the match index is read with.
 
 One distance definition: haversine on a sphere of the mean Earth radius (IUGG),
-the same in Python (`haversine_km`) and in SQL (`haversine_sql`).
+the same in Python (`haversine_km`) and in SQL (`haversine_sql`). Unit vectors
+(`unit`) give a cheap conservative prefilter in SQL: the dot product of two
+unit vectors is the cosine of the angle between them, so "within r" is
+"dot >= cos(r / R)", a few multiplications per row and no function call.
 
 The match index stores each technician's H3 cell at STORE_RES (~0.2 km cells).
 H3 cell ids are hierarchical: every descendant of a coarser cell at STORE_RES
 lies in one contiguous range of integers, so any coarser cell is one range
-scan over the index's B-tree. `ranges_by_distance` walks the hierarchy
-best-first from the site, yielding cells (as ranges) nearest first, small near
-the site and coarse far away, each with a lower bound on the distance of
-anyone under it; `cover` is the whole disc at once.
+scan over the index's B-tree. `cover` turns a disc (or a ring: a disc less an
+inner disc already read) into such ranges, with cells about a third of the
+radius across, so a small disc and a large one both cost a few dozen ranges.
 
-Why the bounds hold: a technician's stored cell has one ancestor at every
+Why the cover is complete: a technician's stored cell has one ancestor at every
 coarser resolution r, and the technician is within REACH[r] of that
 ancestor's centre (measured worst case over the globe: 1.14 average edge
-lengths; REACH takes 1.5, and tests/find/test_geo.py checks it). So nobody
-under a cell whose centre is d from the site is nearer than d - REACH[r].
+lengths; REACH takes 1.5, and tests/find/test_geo.py checks it). So a cell
+whose centre is d from the site holds nobody nearer than d - REACH[r] and
+nobody further than d + REACH[r].
 """
 from __future__ import annotations
 
-import heapq
 import math
-from typing import Iterator
-
 import h3
 from h3.api import basic_int as h3i
 from sqlalchemy import func
 
 EARTH_RADIUS_KM = 6371.0088
 STORE_RES = 9
-TOP_RES = 2
 # Worst distance from any point to the centre of its ancestor cell at each resolution.
 REACH = {r: 1.5 * h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
 # Smallest distance between neighbouring cell centres, with margin (cells vary in size).
 _STEP = {r: 0.6 * math.sqrt(3) * h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
-# A cell is read whole once its reach is 1/REFINE of its distance (or of NEAR_KM).
-REFINE = 1.0
-NEAR_KM = 2.0
 _RES_SHIFT = 52
 _RES_MASK = 0xF << _RES_SHIFT
 _UNUSED_BITS = 3 * (15 - STORE_RES)
@@ -83,7 +79,8 @@ def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in out]
 
 
-def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+def unit(lat: float, lon: float) -> tuple[float, float, float]:
+    """The point as a unit vector (x, y, z) from the Earth's centre."""
     p, q = math.radians(lat), math.radians(lon)
     return math.cos(p) * math.cos(q), math.cos(p) * math.sin(q), math.sin(p)
 
@@ -92,51 +89,42 @@ def _unit(lat: float, lon: float) -> tuple[float, float, float]:
 # same metros, so the cells near them are met again and again).
 _CENTRES: dict[int, tuple[float, float, float]] = {}
 _CENTRES_MAX = 200_000
+# Cover cells are about radius / CELLS_PER_RADIUS across: coarser reads more rows
+# outside the disc, finer computes more cells and ranges.
+CELLS_PER_RADIUS = 3.0
+_EDGE = {r: h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
 
 
 def _centre(cell: int) -> tuple[float, float, float]:
     if len(_CENTRES) >= _CENTRES_MAX:
         _CENTRES.clear()
-    vector = _CENTRES[cell] = _unit(*h3i.cell_to_latlng(cell))
+    vector = _CENTRES[cell] = unit(*h3i.cell_to_latlng(cell))
     return vector
 
 
-def ranges_by_distance(lat: float, lon: float, radius_km: float
-                       ) -> Iterator[tuple[float, tuple[int, int]]]:
-    """Ranges of stored cells holding everyone within radius_km of a point, nearest first.
+def cover_resolution(radius_km: float) -> int:
+    """The coarsest resolution whose cells are at most radius / CELLS_PER_RADIUS across."""
+    for res in range(0, STORE_RES):
+        if _EDGE[res] <= radius_km / CELLS_PER_RADIUS:
+            return res
+    return STORE_RES
 
-    Yields (bound, range): nobody under the range is nearer than `bound`, and the
-    bounds never decrease, so once a bound of b is yielded everyone nearer than
-    b has been yielded already. A best-first walk down the H3 hierarchy: a cell
-    is refined into its children until it is small next to its distance (about
-    1/REFINE of it, NEAR_KM near the site), and dropped once wholly out of reach.
-    """
-    sx, sy, sz = _unit(lat, lon)
-    acos, centres, centre = math.acos, _CENTRES, _centre
-    children, push, pop = h3i.cell_to_children, heapq.heappush, heapq.heappop
-    heap: list[tuple[float, int, int]] = []
 
-    def visit(cell: int, res: int, floor: float) -> None:
+def cover(lat: float, lon: float, radius_km: float,
+          inner_km: float = 0.0) -> list[tuple[int, int]]:
+    """Sorted, merged ranges of stored cells holding everyone within radius_km of a
+    point, less cells wholly nearer than inner_km (a ring, for a search that read
+    the inner disc already)."""
+    res = cover_resolution(radius_km)
+    reach = REACH[res]
+    sx, sy, sz = unit(lat, lon)
+    far = math.cos(min(math.pi, (radius_km + reach) / EARTH_RADIUS_KM))
+    near = math.cos((inner_km - reach) / EARTH_RADIUS_KM) if inner_km > reach else 2.0
+    rings = math.ceil((radius_km + 2 * reach) / _STEP[res])
+    centres, centre = _CENTRES, _centre
+    out = []
+    for cell in h3i.grid_disk(h3i.latlng_to_cell(lat, lon, res), rings):
         x, y, z = centres.get(cell) or centre(cell)
-        # The same great-circle distance as haversine_km (on unit vectors): a bound
-        # with REACH's margin, so the formula's last digits do not matter here.
-        d = EARTH_RADIUS_KM * acos(min(1.0, x * sx + y * sy + z * sz))
-        bound = max(floor, d - REACH[res])
-        if bound <= radius_km:
-            push(heap, (bound, cell, res))
-
-    rings = math.ceil((radius_km + 2 * REACH[TOP_RES]) / _STEP[TOP_RES])
-    for cell in h3i.grid_disk(h3i.latlng_to_cell(lat, lon, TOP_RES), rings):
-        visit(cell, TOP_RES, 0.0)
-    while heap:
-        bound, cell, res = pop(heap)
-        if res >= STORE_RES or REACH[res] * REFINE <= max(bound, NEAR_KM):
-            yield bound, descendant_range(cell, res)
-        else:
-            for child in children(cell, res + 1):
-                visit(child, res + 1, bound)
-
-
-def cover(lat: float, lon: float, radius_km: float) -> list[tuple[int, int]]:
-    """Sorted, merged ranges of stored cells holding everyone within radius_km of a point."""
-    return merge([r for _, r in ranges_by_distance(lat, lon, radius_km)])
+        if far <= x * sx + y * sy + z * sz <= near:
+            out.append(descendant_range(cell, res))
+    return merge(out)

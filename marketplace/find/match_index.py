@@ -1,12 +1,15 @@
 """The match index: derived rows the matching engine reads instead of the source tables.
 
 One row per (skill, stored H3 cell, technician) for every matchable technician,
-plus a skill 0 ("any skill") row, carrying every column a search reads. It is
+plus a skill 0 ("any skill") row, carrying every column a search reads: the
+location also as a unit vector and the travel radius as a cosine (geo.py says
+why), and a signature of all the technician's skills. It is
 kept in step on every technician change (find/subscribers.py) and can be
 rebuilt from the source tables at any time (`flask find reindex`).
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterable
 
@@ -14,7 +17,7 @@ from sqlalchemy import delete, func, insert, select
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill, TechnicianStatus, User
 from ..extensions import db
-from .geo import cell_of
+from .geo import EARTH_RADIUS_KM, cell_of, unit
 from .models import MatchIndexRow
 
 ANY_SKILL = 0
@@ -23,13 +26,30 @@ _COUNTS_TTL_S = 600.0
 _counts: dict[tuple[str, int], tuple[float, int]] = {}
 
 
+def skill_bits(skill_ids: Iterable[int]) -> int:
+    """A 63-bit signature of a set of skills: a cheap superset test in SQL
+    (`skills & mask = mask`) before the exact per-skill level check."""
+    bits = 0
+    for sid in skill_ids:
+        bits |= 1 << (int(sid) % 63)
+    return bits
+
+
+def index_rows(technician_id: int, lat: float, lon: float, travel_radius_km: float,
+               skills: Iterable[tuple[int, int]]) -> list[dict]:
+    """The index rows of one technician: one per skill, plus ANY_SKILL."""
+    skills = [(int(sid), int(level)) for sid, level in skills]
+    x, y, z = unit(lat, lon)
+    base = {"cell": cell_of(lat, lon), "technician_id": technician_id, "lat": lat, "lon": lon,
+            "travel_radius_km": travel_radius_km, "x": x, "y": y, "z": z,
+            "cos_travel": math.cos(min(math.pi, travel_radius_km / EARTH_RADIUS_KM)),
+            "skills": skill_bits(sid for sid, _ in skills)}
+    return [{**base, "skill_id": sid, "level": level}
+            for sid, level in [(ANY_SKILL, 0)] + skills]
+
+
 def _rows(profile: TechnicianProfile, skills: Iterable[tuple[int, int]]) -> list[dict]:
-    base = {"cell": cell_of(profile.lat, profile.lon), "technician_id": profile.id,
-            "lat": profile.lat, "lon": profile.lon,
-            "travel_radius_km": profile.travel_radius_km}
-    rows = [{**base, "skill_id": ANY_SKILL, "level": 0}]
-    rows += [{**base, "skill_id": sid, "level": level} for sid, level in skills]
-    return rows
+    return index_rows(profile.id, profile.lat, profile.lon, profile.travel_radius_km, skills)
 
 
 def matchable(profile: TechnicianProfile | None) -> bool:

@@ -9,15 +9,16 @@ in progress) in an overlapping window.
 Score (lower is better): the haversine distance in km from the site. Ties go to
 the lower technician id. The rate stage adds reliability and rating terms here.
 
-Speed: a search reads the match index (match_index.py) over discs of growing
-radius (geo.cover), each step reading only ranges not read before, driven by
-the rarest required skill with the others checked by primary-key lookups. It
-stops as soon as k qualified technicians are nearer than the radius covered:
-nobody unread can beat them. Blocks, bookings and compliance are checked in one
-statement for the nearest candidates only, in batches.
+Speed: a search reads the match index (match_index.py) in steps of growing
+radius, each step one statement over the cover of a ring (geo.cover) that
+returns only the rows of that ring that can qualify (index_reader.py). Blocks,
+bookings and compliance are checked in one statement for the nearest
+candidates only, in batches; it stops as soon as k qualified technicians are
+nearer than the radius read: nobody unread can beat them.
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass
@@ -26,16 +27,16 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, any_, bindparam, func, select, union
+from sqlalchemy import Integer, String, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
 from .. import clock
 from ..extensions import db
 from ..verify import compliance
-from .geo import (EARTH_RADIUS_KM, cell_of, haversine_km, haversine_sql, merge,
-                  ranges_by_distance)
-from .match_index import ANY_SKILL, matchable, rebuild_index, reindex_technician, skill_count
+from .geo import EARTH_RADIUS_KM, cell_of, cover, haversine_km, haversine_sql, unit
+from .index_reader import IndexReader
+from .match_index import matchable, rebuild_index, reindex_technician
 from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock
 
 __all__ = ["EARTH_RADIUS_KM", "Match", "MatchQuery", "cell_of", "excluded_ids", "feed_for",
@@ -45,11 +46,11 @@ __all__ = ["EARTH_RADIUS_KM", "Match", "MatchQuery", "cell_of", "excluded_ids", 
 _FIRST_STEP_KM = 1.0
 
 
-def _next_step(step: float, covered: float, found: int, k: int) -> float:
+def _next_step(step: float, found: int, k: int) -> float:
     """The radius to read to next: at least double, and as far as the density seen so
     far says k technicians need (area grows with the square of the radius)."""
-    want = covered * math.sqrt(1.5 * k / max(found, 1))
-    return max(step * 2, covered, min(want, step * 8))
+    want = step * math.sqrt(1.5 * k / max(found, 1))
+    return max(step * 2, min(want, step * 8))
 
 
 @dataclass
@@ -93,36 +94,38 @@ class MatchQuery:
 
 # --- filters shared by the engine, the brute-force reference and the feed -------
 
-def _among(dialect: str):
-    """`column is one of the ids` for a fixed-shape statement: the ids travel as one
-    parameter (a PostgreSQL array, a JSON list on SQLite), so nothing is re-rendered."""
+def _ids_table(dialect: str):
+    """The candidate ids as a table (column `value`) from one parameter (a PostgreSQL
+    array, a JSON list on SQLite): the statement's text never changes with them."""
     if dialect == "postgresql":
-        ids = bindparam("ids", type_=postgresql.ARRAY(Integer))
-        return lambda column: column == any_(ids)
-    each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
-    return lambda column: column.in_(select(each.c.value))
+        return func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer))) \
+            .table_valued("value").render_derived(name="c")
+    return func.json_each(bindparam("ids", type_=String)).table_valued("value").alias("c")
 
 
 @lru_cache(maxsize=None)
 def _exclusion_stmt(dialect: str, by_firm: bool, by_window: bool, by_set: bool,
                     skip_assignment: bool):
-    """One statement for every exclusion, compiled once per shape."""
-    among = _among(dialect)
-    parts = []
+    """One statement for every exclusion, compiled once per shape: the candidate ids
+    that are blocked, booked or non-compliant, each an indexed probe per id."""
+    ids = _ids_table(dialect)
+    tid = ids.c.value
+    reasons = []
     if by_firm:
-        parts.append(select(FirmBlock.technician_id).where(
-            FirmBlock.firm_id == bindparam("firm_id"), among(FirmBlock.technician_id)))
+        reasons.append(select(FirmBlock.id).where(
+            FirmBlock.firm_id == bindparam("firm_id"), FirmBlock.technician_id == tid).exists())
     if by_window:
-        booked = select(Assignment.assignee_id).where(
-            among(Assignment.assignee_id), Assignment.status.in_(BOOKED_STATES),
+        booked = select(Assignment.id).where(
+            Assignment.assignee_id == tid,
+            Assignment.status.in_(BOOKED_STATES),
             Assignment.starts_at < bindparam("ends_at"),
             Assignment.ends_at > bindparam("starts_at"))
         if skip_assignment:
             booked = booked.where(Assignment.id != bindparam("assignment_id"))
-        parts.append(booked)
+        reasons.append(booked.exists())
     if by_set:
-        parts.append(compliance.noncompliant_select(among))
-    return parts[0] if len(parts) == 1 else union(*parts)
+        reasons.append(compliance.unmet_condition(tid))
+    return select(tid).select_from(ids).where(or_(*reasons))
 
 
 def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
@@ -150,103 +153,50 @@ def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
 
 # --- the engine --------------------------------------------------------------------
 
-class _IndexReader:
-    """Reads the match index over lists of cell ranges for one skill requirement.
-
-    Driven by the rarest required skill; the others are checked by primary-key
-    lookups. Every value inlined is an int we computed, which spares building
-    and compiling an expression per query (the hot path). On PostgreSQL the
-    ranges travel as two arrays, so the text is constant and the plan reused.
-    """
-
-    def __init__(self, conn, skills: dict[int, int]):
-        self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-        order = sorted(skills, key=lambda sid: (skill_count(sid), sid))
-        first, level = (order[0], skills[order[0]]) if order else (ANY_SKILL, 0)
-        sql = ("SELECT m.technician_id, m.lat, m.lon, m.travel_radius_km FROM match_index m "
-               f"WHERE m.skill_id = {int(first)} AND m.level >= {int(level)}")
-        for sid in order[1:]:
-            sql += (" AND EXISTS (SELECT 1 FROM match_index o WHERE o.skill_id = "
-                    f"{int(sid)} AND o.cell = m.cell AND o.technician_id = m.technician_id "
-                    f"AND o.level >= {int(skills[sid])})")
-        if self.postgres:
-            # One index range scan per range (OFFSET 0 keeps the planner from
-            # flattening the lateral subquery into one scan of the whole skill).
-            sql = ("SELECT t.* FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS r(lo, hi) "
-                   f"CROSS JOIN LATERAL ({sql} AND m.cell BETWEEN r.lo AND r.hi OFFSET 0) t")
-        self.sql = sql
-
-    def rows(self, ranges: list[tuple[int, int]]):
-        ranges = merge(ranges)
-        cursor = self.conn.connection.cursor()   # the DB-API cursor: rows as plain tuples
-        try:
-            if self.postgres:
-                cursor.execute(self.sql, {"lo": [lo for lo, _ in ranges],
-                                          "hi": [hi for _, hi in ranges]})
-            else:
-                where = " OR ".join(f"m.cell BETWEEN {lo} AND {hi}" for lo, hi in ranges)
-                cursor.execute(f"{self.sql} AND ({where})")
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-
-
-def _settled(ok: list[tuple[float, int]], unchecked: list[tuple[float, int]],
-             covered: float, k: int) -> bool:
-    """k qualified technicians are nearer than anyone not yet checked or not yet read.
-
-    Unread technicians are beyond `covered`; unchecked ones are no nearer than
-    the nearest of them (the list's last item). Ties count as not settled.
-    """
-    bound = min(covered, unchecked[-1][0]) if unchecked else covered
-    return sum(1 for d, _ in ok if d < bound) >= k or (
-        not unchecked and sum(1 for d, _ in ok if d <= covered) >= k)
-
-
 def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> list[Match]:
     """The top-k qualified technicians for `query`, read from the match index.
 
-    Ranges of the index come nearest first (geo.ranges_by_distance); they are
-    read in steps of growing radius (at least doubling, further where the
-    density seen so far says k are further out), one statement per step. Candidates are
-    checked for blocks, bookings and compliance lazily, nearest first and in
-    batches, so a query in a dense metro checks about k technicians, not
-    thousands.
+    Step i reads the ring between the radii of steps i-1 and i (the first, a
+    disc of _FIRST_STEP_KM); each next radius at least doubles, further where
+    the density seen so far says k technicians need (_next_step). After each
+    step, candidates nearer than its radius are checked nearest first, in
+    batches a little larger than what is still needed, so a query in a dense
+    metro checks about k technicians, not thousands.
     """
     skip = set(exclude_ids)
-    index = _IndexReader(db.session.connection(), query.skills)
-    unchecked: list[tuple[float, int]] = []
+    index = IndexReader(db.session.connection(), query.skills)
+    lat0, lon0, radius = query.lat, query.lon, float(query.radius_km)
+    site = unit(lat0, lon0)
+    unchecked: list[tuple[float, int]] = []      # a heap, nearest first
     ok: list[tuple[float, int]] = []
-    batch = k + k // 4 + 8
-    lat0, lon0, radius = query.lat, query.lon, query.radius_km
-
-    def read(ranges: list[tuple[int, int]], covered: float, last: bool = False) -> bool:
-        """Read `ranges`, everyone nearer than `covered` being read by then; True when done."""
-        if ranges:
-            for tid, lat, lon, travel in index.rows(ranges):
-                d = haversine_km(lat0, lon0, lat, lon)
-                if d <= radius and d <= travel and tid not in skip:
-                    unchecked.append((d, tid))
-            unchecked.sort(reverse=True)   # nearest at the end: pop() is cheap
-        if not last and len(ok) + len(unchecked) < k:
-            return False                   # all of them are needed: check them in one go
-        while unchecked and not _settled(ok, unchecked, covered, k):
-            chunk = [unchecked.pop() for _ in range(min(batch, len(unchecked)))]
+    inner, c_in, step = 0.0, 2.0, min(_FIRST_STEP_KM, radius)
+    while True:
+        last = step >= radius
+        # Unit vectors make dot = cos(angle); the last step keeps a hair of slack
+        # and the exact haversine test below has the final word.
+        c_out = math.cos(radius / EARTH_RADIUS_KM) - 1e-9 if last else \
+            math.cos(step / EARTH_RADIUS_KM)
+        for tid, lat, lon, travel in index.rows(cover(lat0, lon0, step, inner), site,
+                                                c_out, c_in):
+            d = haversine_km(lat0, lon0, lat, lon)
+            if d <= radius and d <= travel and tid not in skip:
+                heapq.heappush(unchecked, (d, tid))
+        # Everyone unread is at least `step` away (to rounding): those nearer are final.
+        # While fewer than k are known, every one of them will need checking anyway:
+        # wait, and check them in one go.
+        bound = math.inf if last else step - 1e-6
+        while (last or len(ok) + len(unchecked) >= k) and unchecked and \
+                unchecked[0][0] < bound and len(ok) < k:
+            need = k - len(ok)
+            chunk = []
+            while unchecked and unchecked[0][0] < bound and len(chunk) < need + need // 8 + 4:
+                chunk.append(heapq.heappop(unchecked))
             bad = excluded_ids(query, [tid for _, tid in chunk])
             ok.extend((d, tid) for d, tid in chunk if tid not in bad)
-        return _settled(ok, unchecked, covered, k)
-
-    step, pending = _FIRST_STEP_KM, []
-    for bound, cells in ranges_by_distance(lat0, lon0, radius):
-        if bound > step:
-            # Everyone nearer than `bound` is in what was yielded before it.
-            if read(pending, bound):
-                break
-            step, pending = _next_step(step, bound, len(ok) + len(unchecked), k), []
-        pending.append(cells)
-    else:
-        read(pending, radius, last=True)
+        if len(ok) >= k or last:
+            break
+        inner, c_in = step, c_out
+        step = min(radius, _next_step(step, len(ok) + len(unchecked), k))
     return _rank(query, {tid: d for d, tid in ok})[:k]
 
 

@@ -198,6 +198,11 @@ class GeocodeCache(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
+# What a search reads: carried in the primary key's leaves on PostgreSQL.
+INDEX_COLUMNS = ["level", "lat", "lon", "travel_radius_km", "x", "y", "z", "cos_travel",
+                 "skills"]
+
+
 class MatchIndexRow(db.Model):
     """Derived: one row per (skill, stored H3 cell, technician) for matchable technicians.
 
@@ -215,10 +220,17 @@ class MatchIndexRow(db.Model):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     travel_radius_km: Mapped[int] = mapped_column(Integer)
+    # The location as a unit vector and cos(travel radius / Earth radius): distance
+    # tests in SQL by multiplication only (geo.py). `skills`: match_index.skill_bits.
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    z: Mapped[float] = mapped_column(Float)
+    cos_travel: Mapped[float] = mapped_column(Float)
+    skills: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
         PrimaryKeyConstraint("skill_id", "cell", "technician_id",
-                             postgresql_include=["level", "lat", "lon", "travel_radius_km"]),
+                             postgresql_include=INDEX_COLUMNS),
         Index("ix_match_index_technician", "technician_id"),
         {"sqlite_with_rowid": False},
     )

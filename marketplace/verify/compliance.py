@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import and_, bindparam, func, not_, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from ..accounts.models import TechnicianProfile
 from ..extensions import db
@@ -36,6 +36,17 @@ def _satisfies(on: date):
     )
 
 
+def _unmet(requirement_set_id, on, technician_id):
+    """SQL condition: some item of the set has no credential of `technician_id`
+    satisfying it on `on`. The one rule, read as index probes per item."""
+    satisfied = (select(Credential.id)
+                 .where(Credential.technician_id == technician_id, _satisfies(on))
+                 .correlate_except(Credential).exists())
+    return (select(RequirementItem.id)
+            .where(RequirementItem.requirement_set_id == requirement_set_id, ~satisfied)
+            .exists())
+
+
 def compliant_ids(requirement_set_id: int | None, on: date,
                   technician_ids: Iterable[int] | None = None) -> set[int] | None:
     """The technicians (of `technician_ids`, if given) compliant on `on`, set-based.
@@ -49,16 +60,13 @@ def compliant_ids(requirement_set_id: int | None, on: date,
         RequirementItem.requirement_set_id == requirement_set_id)) or 0
     if needed == 0:
         return None
-    stmt = (select(Credential.technician_id)
-            .join(RequirementItem, _satisfies(on))
-            .where(RequirementItem.requirement_set_id == requirement_set_id)
-            .group_by(Credential.technician_id)
-            .having(func.count(func.distinct(RequirementItem.id)) == needed))
+    stmt = select(TechnicianProfile.id).where(
+        ~_unmet(requirement_set_id, on, TechnicianProfile.id))
     if technician_ids is not None:
         ids = list(technician_ids)
         if not ids:
             return set()
-        stmt = stmt.where(Credential.technician_id.in_(ids))
+        stmt = stmt.where(TechnicianProfile.id.in_(ids))
     return set(db.session.scalars(stmt))
 
 
@@ -100,24 +108,12 @@ def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credentia
     return []
 
 
-def noncompliant_select(among, set_param: str = "requirement_set_id", on_param: str = "on"):
-    """The same rule as compliant_ids, as a composable SELECT of the technicians NOT
-    compliant with the set (bind parameter `requirement_set_id`) on `on`, of those
-    for whom `among(column)` holds (the caller's condition on a technician id column).
-
-    An empty set asks nothing, so nobody fails it. Callers that run many checks
-    (matching) compose this into one statement, compiled once.
+def unmet_condition(technician_id, set_param: str = "requirement_set_id",
+                    on_param: str = "on"):
+    """The same rule as compliant_ids, as a composable SQL condition: `technician_id`
+    (a column or expression) is NOT compliant with the set (bind parameter
+    `requirement_set_id`) on `on`. An empty set asks nothing, so nobody fails it.
+    Callers that run many checks (matching) compose this into one statement,
+    compiled once.
     """
-    on = bindparam(on_param)
-    set_id = bindparam(set_param)
-    needed = (select(func.count()).select_from(RequirementItem)
-              .where(RequirementItem.requirement_set_id == set_id).scalar_subquery())
-    compliant = (select(Credential.technician_id)
-                 .join(RequirementItem, _satisfies(on))
-                 .where(RequirementItem.requirement_set_id == set_id,
-                        among(Credential.technician_id))
-                 .group_by(Credential.technician_id)
-                 .having(func.count(func.distinct(RequirementItem.id)) == needed))
-    return (select(TechnicianProfile.id)
-            .where(among(TechnicianProfile.id), needed > 0,
-                   not_(TechnicianProfile.id.in_(compliant))))
+    return _unmet(bindparam(set_param), bindparam(on_param), technician_id)

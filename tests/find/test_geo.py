@@ -1,4 +1,4 @@
-"""The spatial cover the match index is read with: complete, and nearest first."""
+"""The spatial cover the match index is read with: complete, rings included, and small."""
 from __future__ import annotations
 
 import bisect
@@ -8,8 +8,8 @@ import random
 import h3
 import pytest
 
-from marketplace.find.geo import (REACH, STORE_RES, cell_of, cover, descendant_range,
-                                  haversine_km, merge, ranges_by_distance)
+from marketplace.find.geo import (REACH, STORE_RES, cell_of, cover, cover_resolution,
+                                  descendant_range, haversine_km, merge)
 
 
 def _inside(ranges, cell):
@@ -39,19 +39,42 @@ def test_cover_holds_everyone_within_the_radius(seed):
     assert checked > 5000
 
 
-def test_bounds_never_decrease_and_are_true_lower_bounds():
-    rng = random.Random(9)
+@pytest.mark.parametrize("seed", range(2))
+def test_a_ring_cover_holds_everyone_between_its_radii(seed):
+    rng = random.Random(100 + seed)
+    checked = 0
+    for _ in range(60):
+        lat, lon = rng.uniform(-60, 70), rng.uniform(-180, 180)
+        inner = rng.choice([1, 2, 8, 25])
+        radius = inner * rng.choice([2, 3, 8])
+        ranges = cover(lat, lon, radius, inner)
+        for _ in range(150):
+            p = _around(rng, lat, lon, radius)
+            if inner <= haversine_km(lat, lon, *p) <= radius:
+                assert _inside(ranges, cell_of(*p)), (lat, lon, inner, radius, p)
+                checked += 1
+    assert checked > 5000
+
+
+def test_a_ring_cover_leaves_out_cells_wholly_inside_the_inner_disc():
     lat, lon = 32.78, -96.80
-    seen = list(ranges_by_distance(lat, lon, 50))
-    bounds = [b for b, _ in seen]
-    assert bounds == sorted(bounds) and bounds[0] == 0.0
-    points = [_around(rng, lat, lon, 60) for _ in range(3000)]
-    for p in points:
-        cell = cell_of(*p)
-        for bound, (lo, hi) in seen:
-            if lo <= cell <= hi:
-                assert haversine_km(lat, lon, *p) >= bound - 1e-9
-                break
+    disc, ring = cover(lat, lon, 20), cover(lat, lon, 20, 10)
+    near = cell_of(lat, lon)
+    assert _inside(disc, near) and not _inside(ring, near)
+    width = sum(hi - lo for lo, hi in ring)
+    assert width < sum(hi - lo for lo, hi in disc)
+
+
+@pytest.mark.parametrize("radius", [0.5, 1, 4, 16, 50, 200])
+def test_a_cover_is_a_few_dozen_ranges_whatever_the_radius(radius):
+    """Cells about a third of the radius across: the cost of a cover does not grow
+    with the radius, and its cells do not reach far outside the disc."""
+    ranges = cover(40.71, -74.0, radius)
+    assert 1 <= len(ranges) <= 80
+    res = cover_resolution(radius)
+    for lo, hi in ranges[:: max(1, len(ranges) // 10)]:
+        cell = h3.cell_to_parent(h3.int_to_str(lo), res)
+        assert haversine_km(40.71, -74.0, *h3.cell_to_latlng(cell)) <= radius + REACH[res]
 
 
 def test_a_descendant_range_holds_exactly_the_cells_descendants():

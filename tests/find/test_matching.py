@@ -167,40 +167,26 @@ def test_top_k_and_exclusions_cut_the_list(firm, skill):
     assert _ids(match_brute_force(a, k=3)) == [t.id for t in techs[:3]]
 
 
-def test_a_nearer_technician_read_in_a_later_ring_beats_one_checked_earlier(firm, skill):
-    """Regression: the early stop must not settle on a technician checked in an
-    earlier step while a nearer one, read later, is still unchecked."""
+def test_technicians_on_the_edges_of_the_search_steps_are_read_once_and_in_order(
+        firm, skill):
+    """Steps read rings whose edges are exact: a technician a hair inside or outside
+    a step's radius is returned once, by one step, and ranks where it should."""
     from geopy.distance import distance as geo_distance
 
-    from marketplace.find.geo import cell_of, ranges_by_distance
     from marketplace.find.matching import _FIRST_STEP_KM
 
-    first = _FIRST_STEP_KM
-    first_ranges = [r for bound, r in ranges_by_distance(*DALLAS, 50) if bound <= first]
-
-    def point(km, bearing):
-        p = geo_distance(kilometers=km).destination(DALLAS, bearing)
-        return p.latitude, p.longitude
-
-    def inside(p):
-        c = cell_of(*p)
-        return any(lo <= c <= hi for lo, hi in first_ranges)
-
-    def split(km):
-        """A bearing read by the first step at km, and one not read by it at km - 0.5."""
-        ins = [b for b in range(0, 360, 2) if inside(point(km, b))]
-        outs = [b for b in range(0, 360, 2) if not inside(point(km - 0.5, b))]
-        return (ins[0], outs[0]) if ins and outs else None
-
-    km, (b_in, b_out) = next((km, split(km)) for km in (first + i / 4 for i in range(1, 80))
-                             if split(km))
-    early, late = point(km, b_in), point(km - 0.5, b_out)
-    checked_first = tech_at(*early, skills={skill.id: 2})
-    nearer = tech_at(*late, skills={skill.id: 2})
+    edges = [_FIRST_STEP_KM * 2 ** i for i in range(4)]
+    techs = []
+    for i, edge in enumerate(edges):
+        for j, km in enumerate((edge - 1e-4, edge + 1e-4)):
+            p = geo_distance(kilometers=km).destination(DALLAS, 37 * i + 90 * j)
+            techs.append(tech_at(p.latitude, p.longitude, skills={skill.id: 2}))
     rebuild_index()
     a = make_assignment(firm, skills={skill.id: 1})
-    assert _ids(match_technicians(a, k=1)) == [nearer.id]
-    assert _ids(match_technicians(a, k=2)) == [nearer.id, checked_first.id]
+    want = _ids(match_brute_force(a, k=len(techs)))
+    assert sorted(want) == sorted(t.id for t in techs)
+    for k in range(1, len(techs) + 1):
+        assert _ids(match_technicians(a, k=k)) == want[:k]
 
 
 def test_flask_find_reindex_rebuilds_the_index(app, firm, skill):
