@@ -65,4 +65,5 @@ def _sqlite_read_settings(dbapi_connection, _record) -> None:
     to locking or durability."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("PRAGMA cache_size = -65536")     # 64 MiB
-        dbapi_connection.execute("PRAGMA mmap_size = 1073741824")  # up to 1 GiB
+        # Address space, not memory; SQLite caps it at its build maximum (2 GiB by default).
+        dbapi_connection.execute("PRAGMA mmap_size = 8589934592")

@@ -10,8 +10,8 @@ The match index stores each technician's H3 cell at STORE_RES (~0.2 km cells).
 H3 cell ids are hierarchical: every descendant of a coarser cell at STORE_RES
 lies in one contiguous range of integers, so any coarser cell is one range
 scan over the index's B-tree. `cover` turns a disc (or a ring: a disc less an
-inner disc already read) into such ranges, with cells about a third of the
-radius across, so a small disc and a large one both cost a few dozen ranges.
+inner disc already read) into such ranges, with cells of up to two thirds of
+the radius, so a small disc and a large one both cost a few dozen ranges.
 
 Why the cover is complete: a technician's stored cell has one ancestor at every
 coarser resolution r, and the technician is within REACH[r] of that
@@ -23,7 +23,9 @@ nobody further than d + REACH[r].
 from __future__ import annotations
 
 import math
+
 import h3
+import numpy as np
 from h3.api import basic_int as h3i
 from sqlalchemy import func
 
@@ -85,21 +87,10 @@ def unit(lat: float, lon: float) -> tuple[float, float, float]:
     return math.cos(p) * math.cos(q), math.cos(p) * math.sin(q), math.sin(p)
 
 
-# Cell centres as unit vectors, kept across searches (sites cluster around the
-# same metros, so the cells near them are met again and again).
-_CENTRES: dict[int, tuple[float, float, float]] = {}
-_CENTRES_MAX = 200_000
 # Cover cells are about radius / CELLS_PER_RADIUS across: coarser reads more rows
 # outside the disc, finer computes more cells and ranges.
-CELLS_PER_RADIUS = 3.0
+CELLS_PER_RADIUS = 1.5
 _EDGE = {r: h3.average_hexagon_edge_length(r, "km") for r in range(0, 16)}
-
-
-def _centre(cell: int) -> tuple[float, float, float]:
-    if len(_CENTRES) >= _CENTRES_MAX:
-        _CENTRES.clear()
-    vector = _CENTRES[cell] = unit(*h3i.cell_to_latlng(cell))
-    return vector
 
 
 def cover_resolution(radius_km: float) -> int:
@@ -114,17 +105,33 @@ def cover(lat: float, lon: float, radius_km: float,
           inner_km: float = 0.0) -> list[tuple[int, int]]:
     """Sorted, merged ranges of stored cells holding everyone within radius_km of a
     point, less cells wholly nearer than inner_km (a ring, for a search that read
-    the inner disc already)."""
+    the inner disc already).
+
+    The cells of a hexagonal disc around the site (grid_disk) are tested at once
+    (numpy: their centres' dot products with the site), and the kept ones become
+    ranges: cells of one resolution are disjoint ranges, so merging is a sort and
+    a look at the gaps.
+    """
     res = cover_resolution(radius_km)
     reach = REACH[res]
     sx, sy, sz = unit(lat, lon)
     far = math.cos(min(math.pi, (radius_km + reach) / EARTH_RADIUS_KM))
     near = math.cos((inner_km - reach) / EARTH_RADIUS_KM) if inner_km > reach else 2.0
     rings = math.ceil((radius_km + 2 * reach) / _STEP[res])
-    centres, centre = _CENTRES, _centre
-    out = []
-    for cell in h3i.grid_disk(h3i.latlng_to_cell(lat, lon, res), rings):
-        x, y, z = centres.get(cell) or centre(cell)
-        if far <= x * sx + y * sy + z * sz <= near:
-            out.append(descendant_range(cell, res))
-    return merge(out)
+    cells = h3i.grid_disk(h3i.latlng_to_cell(lat, lon, res), rings)
+    latlng = h3i.cell_to_latlng
+    ll = np.radians(np.array([latlng(c) for c in cells]))
+    cos_lat = np.cos(ll[:, 0])
+    dot = (cos_lat * np.cos(ll[:, 1]) * sx + cos_lat * np.sin(ll[:, 1]) * sy
+           + np.sin(ll[:, 0]) * sz)
+    kept = np.array(cells, dtype=np.int64)[(dot >= far) & (dot <= near)]
+    if not len(kept):
+        return []
+    digits = ((1 << (3 * (STORE_RES - res))) - 1) << _UNUSED_BITS
+    lo = np.sort((kept & ~_RES_MASK | (STORE_RES << _RES_SHIFT)) & ~digits)
+    hi = lo | digits
+    # A new range starts wherever a stored cell could lie between two neighbours.
+    starts = np.flatnonzero(lo[1:] > hi[:-1] + (1 << _UNUSED_BITS)) + 1
+    first = np.concatenate(([0], starts))
+    last = np.concatenate((starts - 1, [len(lo) - 1]))
+    return list(zip(lo[first].tolist(), hi[last].tolist()))

@@ -58,16 +58,16 @@ def test_a_ring_cover_holds_everyone_between_its_radii(seed):
 
 def test_a_ring_cover_leaves_out_cells_wholly_inside_the_inner_disc():
     lat, lon = 32.78, -96.80
-    disc, ring = cover(lat, lon, 20), cover(lat, lon, 20, 10)
+    disc, ring = cover(lat, lon, 4), cover(lat, lon, 4, 3.5)
     near = cell_of(lat, lon)
     assert _inside(disc, near) and not _inside(ring, near)
-    width = sum(hi - lo for lo, hi in ring)
-    assert width < sum(hi - lo for lo, hi in disc)
+    assert all(_inside(disc, lo) and _inside(disc, hi) for lo, hi in ring)
+    assert sum(hi - lo for lo, hi in ring) < sum(hi - lo for lo, hi in disc)
 
 
 @pytest.mark.parametrize("radius", [0.5, 1, 4, 16, 50, 200])
 def test_a_cover_is_a_few_dozen_ranges_whatever_the_radius(radius):
-    """Cells about a third of the radius across: the cost of a cover does not grow
+    """Cells of up to two thirds of the radius: the cost of a cover does not grow
     with the radius, and its cells do not reach far outside the disc."""
     ranges = cover(40.71, -74.0, radius)
     assert 1 <= len(ranges) <= 80
