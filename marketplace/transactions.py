@@ -1,7 +1,10 @@
-"""Side effects that must wait for the transaction: email, webhooks, task sends.
+"""Side effects tied to the transaction's outcome.
 
-Services call `on_commit(fn)`; the callbacks run after the caller commits and
-are dropped if it rolls back, so nothing is announced that did not happen.
+Services call `on_commit(fn)` for what must wait for the commit (email,
+webhooks, task sends): the callbacks run after the caller commits and are
+dropped if it rolls back, so nothing is announced that did not happen. They
+call `on_rollback(fn)` to undo what had to happen first (a file written before
+the row naming it): run if the transaction rolls back, dropped on commit.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "after_commit_callbacks"
+_UNDO = "after_rollback_callbacks"
 
 
 def on_commit(callback: Callable[[], None]) -> None:
@@ -19,16 +23,26 @@ def on_commit(callback: Callable[[], None]) -> None:
     db.session.info.setdefault(_KEY, []).append(callback)
 
 
-@event.listens_for(Session, "after_commit")
-def _run_callbacks(session: Session) -> None:
-    callbacks = session.info.pop(_KEY, [])
+def on_rollback(callback: Callable[[], None]) -> None:
+    from .extensions import db
+    db.session.info.setdefault(_UNDO, []).append(callback)
+
+
+def _run(callbacks: list[Callable[[], None]], what: str) -> None:
     for callback in callbacks:
         try:
             callback()
-        except Exception:  # one failed email must not hide the others
-            current_app.logger.exception("after-commit callback failed")
+        except Exception:  # one failure must not hide the others
+            current_app.logger.exception("%s callback failed", what)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_callbacks(session: Session) -> None:
+    session.info.pop(_UNDO, None)
+    _run(session.info.pop(_KEY, []), "after-commit")
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session: Session) -> None:
     session.info.pop(_KEY, None)
+    _run(session.info.pop(_UNDO, []), "after-rollback")

@@ -12,6 +12,7 @@ from flask import Response, current_app
 
 from .errors import ValidationFailed
 from .integrations import storage
+from .transactions import on_rollback
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ def check_upload(upload: Upload, field: str = "document") -> str:
             field, "Only PDF, JPEG or PNG files are accepted, and this file is not one "
                    "of those, whatever its name says.")
     return mime
+
+
+def store(data: bytes) -> str:
+    """Save checked bytes through the storage adapter; returns the key. The file is
+    written before the row that names it is committed, so it is removed again if
+    that transaction rolls back (no orphaned files)."""
+    key = storage.save(data)
+    on_rollback(lambda: storage.delete(key))
+    return key
 
 
 def clean_filename(name: str | None, default: str = "document") -> str:

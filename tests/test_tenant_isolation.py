@@ -117,3 +117,20 @@ def test_every_id_parameter_is_registered(app):
     for rule in _routes(app):
         for arg in rule.arguments:
             assert arg in params or arg in secrets, f"{rule.rule}: <{arg}> not in tests/tenancy"
+
+
+def test_ids_sent_in_a_body_are_checked_like_ids_in_a_path(app, world):
+    """Starting an assignment from another firm's template or assignment is a 404,
+    and nothing is created."""
+    owner_b = world["owner_b"]
+    raw = tokens.issue_api_token(owner_b, "walker")[1]
+    db.session.commit()
+    client = app.test_client()
+    before = _snapshot()
+    for field, key in (("template_id", "template_a"), ("duplicate_of", "assignment_a")):
+        r = client.post("/api/v1/assignments", headers={"Authorization": f"Bearer {raw}"},
+                        json={field: world[key].id, "start_date": "2031-06-03"})
+        assert r.status_code == 404, (field, r.get_json())
+        assert world["marker"] not in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert _snapshot() == before

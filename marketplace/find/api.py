@@ -40,6 +40,12 @@ ASSIGNMENT_IN = {"type": "object", "properties": {
     "fixed_hours": {"type": "number"}, "payment_terms_days": {"type": "integer"},
     "checklist": {"type": "array", "items": {"type": "string"}},
     "publish": {"type": "boolean"}}}
+ASSIGNMENT_CREATE = {"type": "object", "properties": {
+    **ASSIGNMENT_IN["properties"],
+    "template_id": {"type": "integer", "description": "start from this template: its "
+                    "values and files, with the fields sent here on top (give the date)"},
+    "duplicate_of": {"type": "integer", "description": "start from a previous assignment "
+                     "the same way"}}}
 ID_PARAM = [{"name": "q", "in": "query", "schema": {"type": "string"}},
             {"name": "status", "in": "query", "schema": {"type": "string"}}]
 
@@ -55,13 +61,36 @@ def list_assignments():
     return jsonify(paginate(stmt, page, per_page).to_json(assignment_json))
 
 
+_SOURCES = {"template_id": "templates", "duplicate_of": "assignments"}
+
+
+def _source_id(data: dict, name: str) -> int:
+    value = data.pop(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.field(name, f"Give the id of one of your firm's {_SOURCES[name]}.")
+    return value
+
+
 @bp.post("/assignments")
 @firm_required()
-@documented("Create an assignment (optionally publish it)", tags=["find"],
-            request=ASSIGNMENT_IN, response=OBJ, status=201, errors=(401, 403, 409, 422))
+@documented("Create an assignment (optionally publish it), from scratch, from a template "
+            "(`template_id`) or as a duplicate of a previous one (`duplicate_of`)",
+            tags=["find"], request=ASSIGNMENT_CREATE, response=OBJ, status=201,
+            errors=(401, 403, 404, 409, 422))
 def create_assignment():
-    data = json_body()
-    a = svc.create_assignment(current_user, data, publish=bool(data.get("publish")))
+    data = dict(json_body())
+    if "template_id" in data and "duplicate_of" in data:
+        raise ValidationFailed.field("duplicate_of", "Start from a template or from an "
+                                                     "assignment, not both.")
+    source = None
+    if "template_id" in data:
+        source = access_template(current_user, _source_id(data, "template_id"))
+        data = templates_svc.with_overrides(templates_svc.prefill_from_template(source), data)
+    elif "duplicate_of" in data:
+        source = access_assignment(current_user, _source_id(data, "duplicate_of"))
+        data = templates_svc.with_overrides(templates_svc.prefill_duplicate(source), data)
+    a = svc.create_assignment(current_user, data, publish=bool(data.get("publish")),
+                              files_from=source)
     db.session.commit()
     return jsonify(assignment_json(a)), 201
 

@@ -127,6 +127,18 @@ def prefill_duplicate(assignment: Assignment) -> dict:
     return data
 
 
+def with_overrides(prefill: dict, overrides: dict) -> dict:
+    """A template's or a duplicate's values with the caller's own on top (the API's
+    "new from template" and "duplicate"). A price given either way replaces the
+    one carried in cents."""
+    data = dict(prefill)
+    for cents, given in (("rate_cents", "rate"), ("hourly_rate_cents", "hourly_rate")):
+        if given in overrides or cents in overrides:
+            data.pop(cents, None)
+    data.update(overrides)
+    return data
+
+
 def list_templates(user: User):
     firm_id = _firm_user(user)
     return select(AssignmentTemplate).where(

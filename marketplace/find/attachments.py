@@ -13,7 +13,7 @@ from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
 from ..transactions import on_commit
-from ..uploads import Upload, check_upload, clean_filename
+from ..uploads import Upload, check_upload, clean_filename, store
 from .attachment_models import Attachment
 from .models import Assignment, AssignmentStatus, AssignmentTemplate
 
@@ -52,7 +52,7 @@ def add_attachment(user: User, assignment: Assignment, upload: Upload) -> Attach
         raise ValidationFailed.field("file", f"An assignment holds at most {MAX_PER_OWNER} files.")
     mime = check_upload(upload, field="file")
     attachment = Attachment(firm_id=assignment.firm_id, assignment_id=assignment.id,
-                            storage_key=storage.save(upload.data),
+                            storage_key=store(upload.data),
                             filename=clean_filename(upload.filename), mime=mime,
                             size_bytes=len(upload.data), uploaded_by_id=user.id)
     db.session.add(attachment)

@@ -7,9 +7,10 @@ from datetime import timedelta
 from .. import clock
 from ..accounts.models import Role
 from ..extensions import db
+from ..uploads import Upload
 from . import assignment_templates as templates_svc
 from . import assignments as svc
-from . import pools
+from . import attachments, pools
 from .match_index import rebuild_index
 from .models import AssignmentStatus
 
@@ -25,6 +26,33 @@ JOBS = [
 ]
 STATES = ([AssignmentStatus.PUBLISHED] * 4 + [AssignmentStatus.DRAFT] * 2 +
           [AssignmentStatus.ASSIGNED, AssignmentStatus.CANCELLED])
+
+
+def scope_pdf(title: str, lines: list[str]) -> bytes:
+    """A one-page PDF with the job's scope: what a demo assignment carries as a file."""
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    body = "BT /F1 18 Tf 72 720 Td (" + esc(title) + ") Tj /F1 11 Tf"
+    for line in lines:
+        body += " 0 -22 Td (" + esc(line) + ") Tj"
+    body += " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(body)} >>\nstream\n{body}\nendstream",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{obj}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n"
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
 
 
 def _owner(firm):
@@ -65,6 +93,10 @@ def seed(rng: random.Random, world: dict) -> dict:
                     a.status, a.assignee_id = AssignmentStatus.ASSIGNED, rng.choice(local).id
             created.append(a)
             if i == 0:
+                # The standard job carries its scope of work; the template takes it along.
+                attachments.add_attachment(owner, a, Upload("scope-of-work.pdf", scope_pdf(
+                    title, [desc, "Site contact: front desk on arrival.",
+                            "Leave the area as you found it."])))
                 templates.append(templates_svc.save_as_template(owner, a, f"{title} (standard)"))
         pool = pools.create_pool(owner, name=f"{firm.city} regulars", visibility="private")
         public = pools.create_pool(owner, name=f"{firm.city} open bench", visibility="public",

@@ -12,7 +12,7 @@ from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
 from ..notifications.services import notify
-from ..uploads import Upload, check_upload, clean_filename
+from ..uploads import Upload, check_upload, clean_filename, store
 from . import relations
 from .models import Credential, CredentialKind, CredentialStatus, CredentialType
 
@@ -68,7 +68,7 @@ def submit_credential(user: User, *, credential_type_id: int, number: str | None
     if upload is not None:
         cred.document_mime = check_upload(upload)
         cred.document_name = clean_filename(upload.filename)
-        cred.document_key = storage.save(upload.data)
+        cred.document_key = store(upload.data)
     db.session.add(cred)
     db.session.flush()
     audit.record("credential.submitted", cred, actor=user,
@@ -94,7 +94,7 @@ def respond_to_request(user: User, cred: Credential, *, number: str | None,
     if upload is not None:
         cred.document_mime = check_upload(upload)
         cred.document_name = clean_filename(upload.filename)
-        cred.document_key = storage.save(upload.data)
+        cred.document_key = store(upload.data)
     cred.status = CredentialStatus.PENDING
     cred.submitted_at = clock.now()
     audit.record("credential.resubmitted", cred, actor=user)

@@ -75,6 +75,46 @@ def test_template_round_trip_and_csv_import_report(client, setup):
     assert [c["title"] for c in r["created"]] == ["A"] and r["errors"][0]["line"] == 3
 
 
+def test_new_from_template_and_duplicate_over_the_api(client, setup):
+    """Everything but the date comes from the source; what is sent goes on top."""
+    owner, skill, _ = setup
+    h = _headers(owner)
+    a = client.post("/api/v1/assignments", headers=h, json={
+        "title": "Kiosk refresh", "address": "Austin, TX", "start_date": "2030-06-03",
+        "start_time": "09:00", "end_time": "10:30", "rate": "90", "skills": {str(skill.id): 2},
+        "checklist": ["Photo of the old unit"]}).get_json()
+    t = client.post("/api/v1/templates", headers=h,
+                    json={"assignment_id": a["id"], "name": "Kiosk"}).get_json()
+
+    r = client.post("/api/v1/assignments", headers=h,
+                    json={"template_id": t["id"], "start_date": "2030-06-10"})
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert made["id"] != a["id"] and made["title"] == "Kiosk refresh"
+    assert made["rate_cents"] == 9000 and made["checklist"] == ["Photo of the old unit"]
+    assert made["starts_at"].startswith("2030-06-10")
+
+    r = client.post("/api/v1/assignments", headers=h, json={
+        "duplicate_of": a["id"], "start_date": "2030-06-11", "rate": "120", "title": "Again"})
+    assert r.status_code == 201, r.get_json()
+    dup = r.get_json()
+    assert dup["title"] == "Again" and dup["rate_cents"] == 12000
+    assert dup["skills"] == made["skills"] and dup["starts_at"].startswith("2030-06-11")
+
+    # The date is never carried over; bad or doubled sources are field errors.
+    r = client.post("/api/v1/assignments", headers=h, json={"template_id": t["id"]})
+    assert r.status_code == 422 and "start_date" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/assignments", headers=h,
+                    json={"template_id": "x", "start_date": "2030-06-10"})
+    assert r.status_code == 422 and "template_id" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/assignments", headers=h, json={
+        "template_id": t["id"], "duplicate_of": a["id"], "start_date": "2030-06-10"})
+    assert r.status_code == 422 and "duplicate_of" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/assignments", headers=h,
+                    json={"duplicate_of": 999999, "start_date": "2030-06-10"})
+    assert r.status_code == 404
+
+
 def test_pools_over_the_api(client, setup):
     owner, _, tech = setup
     h = _headers(owner)

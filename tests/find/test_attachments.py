@@ -179,3 +179,18 @@ def test_an_uploaded_name_keeps_no_folder_part():
     assert clean_filename("C:\\plans\\dock map.pdf") == "dock map.pdf"
     assert clean_filename("../../etc/passwd") == "passwd"
     assert clean_filename("  ") == "document"
+
+
+def test_a_file_stored_in_a_transaction_that_rolls_back_is_removed(ctx, world):
+    """The bytes are written before the row that names them commits: a rollback
+    takes them away again, while a commit keeps them."""
+    db.session.commit()
+    kept = attachments.add_attachment(world["owner"], world["a"], Upload("kept.pdf", PDF))
+    db.session.commit()
+    dropped = attachments.add_attachment(world["owner"], world["a"], Upload("gone.pdf", PNG))
+    key = dropped.storage_key
+    assert storage.load(key) == PNG
+    db.session.rollback()
+    with pytest.raises(FileNotFoundError):
+        storage.load(key)
+    assert storage.load(kept.storage_key) == PDF
