@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from .. import clock
-from ..accounts.access import admin_required, technician_required
+from ..accounts.access import admin_required, firm_required, technician_required
 from ..api import json_body
 from ..errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..openapi import documented
-from . import catalog, submissions
+from ..uploads import file_response
+from . import catalog, compliance, submissions
 from .expiry import run_sweep
 from .models import Credential, CredentialType
 
@@ -165,3 +166,57 @@ def sweep():
     db.session.commit()
     return jsonify({"reminders": result.reminders, "expired": result.expired,
                     "suspended": result.suspended})
+
+
+# Firms looking at technicians they work with ---------------------------------------
+
+FIRM_VIEW_SCHEMA = {"type": "object", "properties": {
+    "technician_id": {"type": "integer"}, "name": {"type": "string"},
+    "credentials": {"type": "array", "items": CREDENTIAL_SCHEMA},
+    "compliance": {"type": "object", "nullable": True, "properties": {
+        "requirement_set_id": {"type": "integer"}, "on": {"type": "string", "format": "date"},
+        "compliant": {"type": "boolean"},
+        "failures": {"type": "array", "items": {"type": "string"}}}}}}
+
+
+def _firm_credential_json(c: Credential, tech_id: int) -> dict:
+    """What a firm sees of a credential: no decision reasons (they are between the
+    technician and the reviewer), and a document link only where it may read it."""
+    data = {k: v for k, v in credential_json(c).items() if k != "decision_reason"}
+    data["document_url"] = (f"/api/v1/technicians/{tech_id}/credentials/{c.id}/document"
+                            if submissions.can_see_document(current_user, c) else None)
+    return data
+
+
+@bp.get("/technicians/<int:technician_id>/credentials")
+@firm_required()
+@documented("Credential status of a technician your firm works with (never rejected "
+            "submissions), and with `set` their compliance with one of your requirement "
+            "sets today, with reasons", tags=["verify"], response=FIRM_VIEW_SCHEMA,
+            params=[{"name": "set", "in": "query", "schema": {"type": "integer"}}],
+            errors=(401, 403, 404, 422))
+def firm_technician_credentials(technician_id: int):
+    tech = submissions.access_technician_for_firm(current_user, technician_id)
+    out = {"technician_id": tech.id, "name": tech.name, "compliance": None,
+           "credentials": [_firm_credential_json(c, tech.id) for c in
+                           submissions.list_for_technician(tech, for_firm=True)]}
+    if request.args.get("set") is not None:
+        set_id = request.args.get("set", type=int)
+        if set_id is None:
+            raise ValidationFailed.field("set", "set is the id of a requirement set.")
+        chosen = catalog.access_requirement_set(current_user, set_id)
+        result = compliance.check(tech.id, chosen.id, clock.today())
+        out["compliance"] = {"requirement_set_id": chosen.id, "on": clock.today().isoformat(),
+                             "compliant": result.compliant, "failures": result.failures}
+    return jsonify(out)
+
+
+@bp.get("/technicians/<int:technician_id>/credentials/<int:credential_id>/document")
+@firm_required()
+@documented("The document of an approved credential of a technician your firm works with",
+            tags=["verify"], errors=(401, 403, 404),
+            response={"type": "string", "format": "binary"})
+def firm_technician_document(technician_id: int, credential_id: int):
+    cred = submissions.access_document_for_firm(current_user, technician_id, credential_id)
+    data, mime, name = submissions.read_document(current_user, cred)
+    return file_response(data, mime, name)

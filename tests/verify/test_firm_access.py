@@ -137,3 +137,44 @@ def test_the_submission_form_lists_the_private_type_only_when_working_with_the_f
     assert "Acme site agreement" in client.get("/verify/credentials/new").get_data(
         as_text=True)
     assert private.firm_id == people["firm"].firm.id
+
+
+def _api(client, user):
+    from marketplace.accounts.tokens import issue_api_token
+    raw = issue_api_token(user, "t")[1]
+    db.session.commit()
+    return lambda url: client.get(url, headers={"Authorization": f"Bearer {raw}"})
+
+
+def test_firm_reads_status_compliance_and_documents_over_the_api(app, people, client):
+    """The same rule as the pages: approved documents only, never rejected
+    submissions or reviewers' reasons, and 404 for a technician it does not work with."""
+    cred = _credential(people)
+    rejected = _credential(people, "reject")
+    tech_id = people["tech"].technician.id
+    rset = catalog.save_requirement_set(people["firm"], None, name="Insured",
+                                        items={cred.credential_type_id: None})
+    db.session.commit()
+    work_with(people["firm"], people["tech"])
+    get = _api(client, people["firm"])
+    body = get(f"/api/v1/technicians/{tech_id}/credentials?set={rset.id}").get_json()
+    assert [c["id"] for c in body["credentials"]] == [cred.id]
+    assert rejected.id not in [c["id"] for c in body["credentials"]]
+    assert "decision_reason" not in body["credentials"][0]
+    assert body["compliance"] == {"requirement_set_id": rset.id, "on": "2026-06-01",
+                                  "compliant": True, "failures": []}
+    doc = get(body["credentials"][0]["document_url"])
+    assert doc.status_code == 200 and doc.data == PDF
+    assert get(f"/api/v1/technicians/{tech_id}/credentials/{rejected.id}/document"
+               ).status_code == 404
+    assert get(f"/api/v1/technicians/{tech_id}/credentials?set=x").status_code == 422
+
+    clock.travel_to(datetime(2027, 1, 2, 12, tzinfo=timezone.utc), freeze=True)
+    later = get(f"/api/v1/technicians/{tech_id}/credentials?set={rset.id}").get_json()
+    assert later["compliance"]["compliant"] is False
+    assert "expired" in later["compliance"]["failures"][0]
+
+    stranger = _api(client, people["stranger"])
+    assert stranger(f"/api/v1/technicians/{tech_id}/credentials").status_code == 404
+    assert stranger(f"/api/v1/technicians/{tech_id}/credentials/{cred.id}/document"
+                    ).status_code == 404
