@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import (String, case, cast, exists, literal, null, or_, select, text, true,
-                        union_all, update)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (String, case, cast, exists, func, insert, literal, or_, select, text,
+                        true, update)
+from sqlalchemy.dialects import postgresql
 
 from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..extensions import db
-from ..notifications.models import DEDUPE_KEYED, Notification
+from ..notifications.models import Notification
 from ..sets import chunks, in_ids
 from ..transactions import on_commit
 from ..types import UTCDateTime
@@ -46,10 +46,6 @@ class SweepResult:
         return self.reminders + self.expired + self.suspended
 
 
-def _insert(dialect: str):
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-
-
 def _queue_emails(notification_ids: list[int]) -> None:
     """Emails go through the job queue after commit: one message for the whole run,
     which a worker fans out into batches (enqueueing is not the sweep's work)."""
@@ -65,13 +61,10 @@ _NOTICE_COLUMNS = ["user_id", "kind", "title", "body", "link", "created_at"]
 
 def _notices_insert(source, keyed: bool = False):
     """INSERT the notices `source` selects (its columns in _NOTICE_COLUMNS order, then
-    the dedupe key when `keyed`), skipping any key already sent."""
-    insert = _insert(db.engine.dialect.name).from_select(
-        _NOTICE_COLUMNS + (["dedupe_key"] if keyed else []), source)
-    if keyed:
-        insert = insert.on_conflict_do_nothing(index_elements=["dedupe_key"],
-                                               index_where=DEDUPE_KEYED)
-    return insert.returning(Notification.__table__.c.id)
+    the dedupe key when `keyed`)."""
+    return (insert(Notification)
+            .from_select(_NOTICE_COLUMNS + (["dedupe_key"] if keyed else []), source)
+            .returning(Notification.__table__.c.id))
 
 
 def _notices(source, keyed: bool = False) -> list[int]:
@@ -107,7 +100,12 @@ def _reminder_notices(on: date, stamp):
               .select_from(Credential)
               .join(CredentialType, CredentialType.id == Credential.credential_type_id)
               .where(Credential.status == CredentialStatus.APPROVED,
-                     Credential.expires_on.in_(list(horizons)), true()))
+                     Credential.expires_on.in_(list(horizons)), true(),
+                     # Each reminder once: skip keys already sent. A probe of the
+                     # unique index, cheaper than ON CONFLICT's speculative insert;
+                     # sweeps never overlap (the transaction lock), and the unique
+                     # index still refuses a duplicate outright.
+                     ~exists().where(Notification.dedupe_key == key)))
     return source
 
 
@@ -169,19 +167,20 @@ def _remind_expire_and_notify(on: date, stamp) -> _Written:
         reminders = _notices_insert(_reminder_notices(on, stamp), keyed=True).cte("reminders")
         empty = (select(expired.c.technician_id).distinct()
                  .where(~_valid_credential(on, expired.c.technician_id)).subquery("empty"))
-        tagged = union_all(
-            select(literal(0), expired.c.id, expired.c.technician_id,
-                   expired.c.credential_type_id),
-            select(literal(1), lapse.c.id, null(), null()),
-            select(literal(2), reminders.c.id, null(), null()),
-            select(literal(3), empty.c.technician_id, null(), null()))
-        for tag, first, tech, ctype in db.session.execute(tagged):
-            if tag == 0:
-                written.expired.append((first, tech, ctype))
-            else:
-                (written.lapse_notices, written.reminders, written.empty_handed)[tag - 1] \
-                    .append(first)
-        written.empty_handed.sort()
+
+        def gathered(*columns):
+            # One array per output, so the whole result is one row (ids by the
+            # thousand come back as arrays, not as rows to iterate).
+            value = columns[0] if len(columns) == 1 else postgresql.array(columns)
+            return select(func.array_agg(value)).scalar_subquery()
+
+        row = db.session.execute(select(
+            gathered(expired.c.id, expired.c.technician_id, expired.c.credential_type_id),
+            gathered(lapse.c.id), gathered(reminders.c.id),
+            gathered(empty.c.technician_id))).one()
+        triples, written.lapse_notices, written.reminders, empty_ids = (v or [] for v in row)
+        written.expired = [tuple(t) for t in triples]
+        written.empty_handed = sorted(empty_ids)
         return written
     written.reminders = _notices(_reminder_notices(on, stamp), keyed=True)
     written.expired = [tuple(r) for r in db.session.execute(_expire_statement(on, stamp))]
