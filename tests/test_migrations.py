@@ -45,10 +45,11 @@ def test_upgrade_from_empty_matches_models_then_downgrades_to_base(empty_databas
 
 
 def test_match_index_migration_refills_the_index_from_technicians(empty_database):
-    """0005 rebuilds the derived index: existing technicians stay matchable."""
+    """0005 and 0008 rebuild the derived index: existing technicians stay matchable."""
     from sqlalchemy import text
 
     from marketplace.find.geo import cell_of
+    from marketplace.find.match_index import index_rows
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database})
     with app.app_context():
         upgrade(revision="0004_engage")
@@ -73,4 +74,13 @@ def test_match_index_migration_refills_the_index_from_technicians(empty_database
                                      "FROM match_index ORDER BY skill_id")).all()
         assert [tuple(r) for r in rows] == [(0, cell_of(32.78, -96.8), 7, 0),
                                             (3, cell_of(32.78, -96.8), 7, 2)]
+        # 0008 fills the vector columns exactly as the application writes them.
+        columns = ["skill_id", "x", "y", "z", "cos_travel", "skills"]
+        with db.engine.connect() as conn:
+            got = conn.execute(text(f"SELECT {', '.join(columns)} FROM match_index "
+                                    "ORDER BY skill_id")).all()
+        want = [[row[c] for c in columns] for row in index_rows(7, 32.78, -96.8, 40, [(3, 2)])]
+        assert len(got) == len(want)
+        for have, expected in zip(got, want):
+            assert list(have) == pytest.approx(expected, rel=1e-12)
         db.engine.dispose()
