@@ -1,5 +1,7 @@
-"""Notifications as a bulk outbox: no per-row foreign key check, and only keyed
-notifications indexed for uniqueness.
+"""Notifications as a bulk outbox: no per-row FK check, partial dedupe index.
+
+The sweep writes thousands of notifications at once; only keyed ones are
+indexed for uniqueness.
 
 Revision ID: 0007_notifications_outbox
 Revises: 0006_find_attachments

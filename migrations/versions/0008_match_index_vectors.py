@@ -1,6 +1,8 @@
-"""Match index v3: each row carries the location as a unit vector, the travel
-radius as a cosine and a signature of the technician's skills, so a search
-tests distance and skills in SQL by arithmetic alone.
+"""Match index v3: unit vectors, travel cosines and skill signatures.
+
+Each row carries the location as a unit vector, the travel radius as a cosine
+and a signature of the technician's skills, so a search tests distance and
+skills in SQL by arithmetic alone.
 
 Revision ID: 0008_match_index_vectors
 Revises: 0007_notifications_outbox
