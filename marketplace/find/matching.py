@@ -27,7 +27,8 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, bindparam, func, or_, select
+from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
@@ -243,12 +244,54 @@ class FeedItem:
         return f"{self.distance_km:.1f} km, {n} of {n} skills"
 
 
+@lru_cache(maxsize=None)
+def _feed_exclusion_stmt(dialect: str):
+    """The feed's exclusions in one statement: of the candidate assignments (ids with
+    the site-local date each is judged on), those the technician (`tid`) may not
+    take: blocked by the firm, booked in an overlapping window, or not compliant
+    with the assignment's set on its date. The same rules as `excluded_ids`."""
+    if dialect == "postgresql":
+        chosen = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer)),
+                             bindparam("ons", type_=postgresql.ARRAY(Date))) \
+            .table_valued("id", "on").render_derived(name="c")
+        chosen_id, day = chosen.c.id, chosen.c.on
+    else:   # a JSON object {assignment id: "YYYY-MM-DD"}
+        chosen = func.json_each(bindparam("pairs", type_=String)).table_valued(
+            "key", "value").alias("c")
+        chosen_id, day = chosen.c.key, chosen.c.value
+    tid = bindparam("tid", type_=Integer)
+    a, other = Assignment, aliased(Assignment)
+    blocked = select(FirmBlock.id).where(FirmBlock.firm_id == a.firm_id,
+                                         FirmBlock.technician_id == tid).exists()
+    booked = select(other.id).where(
+        other.assignee_id == tid, other.status.in_(BOOKED_STATES), other.id != a.id,
+        other.starts_at < a.ends_at, other.ends_at > a.starts_at).exists()
+    unmet = and_(a.requirement_set_id.is_not(None),
+                 compliance.unmet_condition(tid, a.requirement_set_id, day))
+    return (select(a.id).select_from(chosen).join(a, a.id == cast(chosen_id, Integer))
+            .where(or_(blocked, booked, unmet)))
+
+
+def _feed_excluded(profile: TechnicianProfile, candidates: list[Assignment]) -> set[int]:
+    if not candidates:
+        return set()
+    ons = {a.id: MatchQuery.of(a).on or clock.today() for a in candidates}
+    conn = db.session.connection()
+    dialect = conn.dialect.name
+    params = {"tid": profile.id}
+    if dialect == "postgresql":
+        params.update(ids=list(ons), ons=list(ons.values()))
+    else:
+        params["pairs"] = json.dumps({str(k): v.isoformat() for k, v in ons.items()})
+    return set(conn.execute(_feed_exclusion_stmt(dialect), params).scalars())
+
+
 def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
     """Open published assignments the technician qualifies for, nearest first.
 
-    The same rules as match_technicians, seen from the technician's side: every
-    candidate assignment is checked with the same distance, skill and exclusion
-    filters (`excluded_ids`) as a match query for that assignment.
+    The same rules as match_technicians, seen from the technician's side: the
+    same distance and skill tests, and the exclusions (blocks, bookings,
+    compliance on each assignment's date) in one statement for every candidate.
     """
     if not matchable(profile):
         return []
@@ -268,8 +311,8 @@ def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
             continue
         if any(have.get(s.skill_id, 0) < s.min_level for s in a.skills):
             continue
-        if profile.id in excluded_ids(MatchQuery.of(a), [profile.id]):
-            continue
         items.append(FeedItem(a, d))
+    bad = _feed_excluded(profile, [i.assignment for i in items])
+    items = [i for i in items if i.assignment.id not in bad]
     items.sort(key=lambda i: (i.distance_km, i.assignment.starts_at, i.assignment.id))
     return items[:limit]

@@ -108,12 +108,14 @@ def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credentia
     return []
 
 
-def unmet_condition(technician_id, set_param: str = "requirement_set_id",
-                    on_param: str = "on"):
+def unmet_condition(technician_id, requirement_set_id=None, on=None):
     """The same rule as compliant_ids, as a composable SQL condition: `technician_id`
-    (a column or expression) is NOT compliant with the set (bind parameter
-    `requirement_set_id`) on `on`. An empty set asks nothing, so nobody fails it.
-    Callers that run many checks (matching) compose this into one statement,
-    compiled once.
+    is NOT compliant with the set on the day. Each argument is a column or an
+    expression; the set and the day default to the bind parameters
+    `requirement_set_id` and `on`. An empty set asks nothing, so nobody fails it.
+    Callers that run many checks (matching, the feed) compose this into one
+    statement, compiled once.
     """
-    return _unmet(bindparam(set_param), bindparam(on_param), technician_id)
+    return _unmet(bindparam("requirement_set_id") if requirement_set_id is None
+                  else requirement_set_id,
+                  bindparam("on") if on is None else on, technician_id)

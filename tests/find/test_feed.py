@@ -42,3 +42,34 @@ def test_feed_lists_qualifying_published_work_nearest_first(ctx):
     assert [i.assignment.title for i in items] == ["near", "far"]
     assert items[0].distance_km < items[1].distance_km
     assert items[0].explanation.endswith("1 of 1 skills")
+
+
+def test_feed_exclusions_follow_the_same_rules_as_matching(ctx):
+    """The feed checks every candidate in one statement; it must agree, assignment by
+    assignment, with the rule matching uses (excluded_ids), including compliance
+    judged on each assignment's own date."""
+    from datetime import date
+
+    from marketplace.find.matching import MatchQuery, excluded_ids
+    from tests.find.helpers import give_credential
+
+    clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc), freeze=True)
+    owner, blocker = factories.firm_user(Role.OWNER), factories.firm_user(Role.OWNER)
+    tech = tech_at(*DALLAS, travel_radius_km=60)
+    rs, ctype = requirement_set()
+    give_credential(tech, ctype, expires_on=date(2030, 6, 10))
+    made = [
+        make_assignment(owner, title="insured, before expiry", requirement_set_id=rs.id),
+        make_assignment(owner, title="insured, after expiry", requirement_set_id=rs.id,
+                        starts_at=START + timedelta(days=14)),
+        make_assignment(owner, title="booked", status=AssignmentStatus.ASSIGNED,
+                        assignee_id=tech.id, starts_at=START + timedelta(days=3)),
+        make_assignment(owner, title="clashes", starts_at=START + timedelta(days=3, hours=1)),
+        make_assignment(owner, title="next day", starts_at=START + timedelta(days=4)),
+        make_assignment(blocker, title="blocked"),
+    ]
+    db.session.add(FirmBlock(firm_id=blocker.firm.id, technician_id=tech.id))
+    db.session.commit()
+    want = [a.title for a in made if a.status == AssignmentStatus.PUBLISHED
+            and tech.id not in excluded_ids(MatchQuery.of(a), [tech.id])]
+    assert sorted(_titles(tech)) == sorted(want) == ["insured, before expiry", "next day"]
