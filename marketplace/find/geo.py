@@ -62,23 +62,12 @@ def cell_of(lat: float, lon: float) -> int:
     return h3i.latlng_to_cell(lat, lon, STORE_RES)
 
 
-def descendant_range(cell: int, res: int) -> tuple[int, int]:
-    """The integer range holding every STORE_RES descendant of `cell` (at `res`)."""
+def descendant_range(cell, res: int):
+    """The integer range holding every STORE_RES descendant of `cell` (at `res`);
+    `cell` may be an int or a numpy array of them (then two arrays)."""
     base = (cell & ~_RES_MASK) | (STORE_RES << _RES_SHIFT)
     digits = ((1 << (3 * (STORE_RES - res))) - 1) << _UNUSED_BITS
     return base & ~digits, base | digits
-
-
-def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, with neighbours that leave no stored cell between them joined."""
-    out: list[list[int]] = []
-    step = 1 << _UNUSED_BITS
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + step:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return [(lo, hi) for lo, hi in out]
 
 
 def unit(lat: float, lon: float) -> tuple[float, float, float]:
@@ -124,12 +113,10 @@ def cover(lat: float, lon: float, radius_km: float,
     cos_lat = np.cos(ll[:, 0])
     dot = (cos_lat * np.cos(ll[:, 1]) * sx + cos_lat * np.sin(ll[:, 1]) * sy
            + np.sin(ll[:, 0]) * sz)
-    kept = np.array(cells, dtype=np.int64)[(dot >= far) & (dot <= near)]
+    kept = np.sort(np.array(cells, dtype=np.int64)[(dot >= far) & (dot <= near)])
     if not len(kept):
         return []
-    digits = ((1 << (3 * (STORE_RES - res))) - 1) << _UNUSED_BITS
-    lo = np.sort((kept & ~_RES_MASK | (STORE_RES << _RES_SHIFT)) & ~digits)
-    hi = lo | digits
+    lo, hi = descendant_range(kept, res)    # ids sort as their ranges do
     # A new range starts wherever a stored cell could lie between two neighbours.
     starts = np.flatnonzero(lo[1:] > hi[:-1] + (1 << _UNUSED_BITS)) + 1
     first = np.concatenate(([0], starts))

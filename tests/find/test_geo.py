@@ -9,7 +9,7 @@ import h3
 import pytest
 
 from marketplace.find.geo import (REACH, STORE_RES, cell_of, cover, cover_resolution,
-                                  descendant_range, haversine_km, merge)
+                                  descendant_range, haversine_km)
 
 
 def _inside(ranges, cell):
@@ -88,14 +88,18 @@ def test_a_descendant_range_holds_exactly_the_cells_descendants():
             assert not lo <= h3.str_to_int(k) <= hi
 
 
-def test_merge_joins_neighbouring_ranges_only():
-    parent = h3.latlng_to_cell(40.7, -74.0, 5)
-    kids = [h3.str_to_int(c) for c in h3.cell_to_children(parent, 6)]
-    ranges = merge([descendant_range(k, 6) for k in reversed(kids)])
-    lo, hi = descendant_range(h3.str_to_int(parent), 5)
-    assert len(ranges) == 1 and ranges[0][0] == lo and ranges[0][1] <= hi
-    gapped = merge([descendant_range(k, 6) for k in kids[:2] + kids[3:]])
-    assert len(gapped) == 2
+def test_cover_ranges_are_sorted_disjoint_and_fully_merged():
+    """Neighbouring cells become one range; a gap stays only where a stored cell
+    could lie between two ranges."""
+    step = 1 << (3 * (15 - STORE_RES))
+    for radius, inner in ((1, 0), (8, 4), (50, 0), (50, 25)):
+        ranges = cover(40.71, -74.0, radius, inner)
+        assert all(lo <= hi for lo, hi in ranges)
+        assert all(b[0] > a[1] + step for a, b in zip(ranges, ranges[1:]))
+    parent = h3.str_to_int(h3.latlng_to_cell(40.71, -74.0, 5))
+    lo, hi = descendant_range(parent, 5)
+    whole = [(a, b) for a, b in cover(40.71, -74.0, 60) if a <= lo and hi <= b]
+    assert whole, "a cell wholly inside the disc is read as (part of) one range"
 
 
 def test_reach_bounds_the_distance_to_an_ancestor_centre():
