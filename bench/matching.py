@@ -18,8 +18,6 @@ import argparse
 import json
 import math
 import os
-import sqlite3  # noqa: F401
-import statistics
 import sys
 import tempfile
 import time

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from marketplace.accounts.models import AccountKind, Firm, Invitation, Membership, Role, User
+from marketplace.accounts.models import AccountKind, Invitation, Membership, Role, User
 from marketplace.audit import AuditEntry
 from marketplace.extensions import db
 from tests import factories

@@ -12,7 +12,6 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import text
 
 from marketplace.accounts import tokens
 from marketplace.extensions import db

@@ -11,7 +11,7 @@ from marketplace.accounts.models import Role
 from marketplace.audit import AuditEntry
 from marketplace.engage import backfill, offers, routing
 from marketplace.find.lifecycle import ALLOWED, transition
-from marketplace.engage.models import (Backout, Cancellation, CounterStatus, Offer,
+from marketplace.engage.models import (Backout, CounterStatus, Offer,
                                        OfferSource, OfferStatus, RoutingMode, TargetKind)
 from marketplace.engage.routing import StagePlan
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed

@@ -10,14 +10,13 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
 from marketplace.accounts import services as account_services
-from marketplace.accounts.models import Role, Skill, TechnicianStatus
+from marketplace.accounts.models import Role, TechnicianStatus
 from marketplace.extensions import db
-from marketplace.find.matching import (MatchQuery, match_brute_force, match_technicians,
-                                       rebuild_index, search)
-from marketplace.find.models import Assignment, AssignmentSkill, AssignmentStatus
+from marketplace.find.matching import MatchQuery, match_brute_force, rebuild_index, search
+from marketplace.find.models import AssignmentStatus
 from marketplace.signals import technician_changed
 from tests import factories
 from tests.find.helpers import DALLAS, START, give_credential, make_assignment, \
