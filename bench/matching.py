@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from marketplace.catalog import METROS, SKILLS  # noqa: E402
+from marketplace.demo.catalog import METROS, SKILLS
 from h3.api import basic_int as h3i  # noqa: E402
 from marketplace.find.geo import EARTH_RADIUS_KM, REACH, _STEP, cell_of, cover  # noqa: E402
 from marketplace.find.match_index import index_rows as index_rows_of  # noqa: E402

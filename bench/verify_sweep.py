@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import configure_mappers  # noqa: E402
 
-from marketplace import clock, create_app  # noqa: E402
+from marketplace.core import clock
+from marketplace import create_app
 from marketplace.extensions import celery, db  # noqa: E402
 from tests.services import create_postgres_database, drop_postgres_database  # noqa: E402
 

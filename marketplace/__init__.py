@@ -1,4 +1,4 @@
-"""The Onsite Marketplace: create_app wires config, extensions, blueprints, errors, CLI."""
+"""The Onsite Marketplace: create_app wires config, extensions, stages in order, the CLI."""
 from __future__ import annotations
 
 import importlib
@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-# Stages in import order; each package exposes init_app(app).
+# Stages in import order; each package's init_app(app) registers its blueprints,
+# hooks, signal subscribers, beat entries and commands.
 STAGES = ("accounts", "notifications", "verify", "find", "engage")
 
 
@@ -25,9 +26,12 @@ def create_app(config: str | type | None = None, overrides: dict[str, Any] | Non
         ProductionConfig.validate(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import api, cli, dashboards, errors, health, jobs, logs, security, ui
+    from . import cli, demo, errors, jobs
+    from .core import hooks, outbox  # noqa: F401  (the outbox table is known to migrations)
     from .extensions import csrf, db, limiter, login_manager, migrate
+    from .web import api, boundary, dashboards, health, logs, security, ui
 
+    hooks.init_app(app)
     logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
@@ -44,5 +48,8 @@ def create_app(config: str | type | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(dashboards.bp)
     for stage in STAGES:
         importlib.import_module(f"{__name__}.{stage}").init_app(app)
+    demo.init_app(app)
+    jobs.install_beat(app)
+    boundary.init_app(app)
     cli.init_app(app)
     return app

@@ -1,39 +1,45 @@
-"""flask commands: demo data, admins, job checks."""
+"""The `flask` commands: the one transaction boundary for them, and the platform's own.
+
+Stages add their command groups in `init_app`; `init_app` here runs last and
+wraps every command of this package so that it commits once when it succeeds
+and rolls back on any error (a rule failure becomes a plain error message).
+"""
 from __future__ import annotations
 
-import importlib
-import random
+from functools import wraps
 
 import click
-from flask import Flask, current_app
-from sqlalchemy import func, select
+from flask import Flask
 
+from .errors import DomainError
 from .extensions import db
 
 
-@click.command("seed-demo")
-@click.option("--force", is_flag=True, help="Seed even if the database has users.")
-def seed_demo(force: bool) -> None:
-    """Load realistic demo data into an empty database."""
-    from . import STAGES
-    from .accounts.models import User
-    if not force and db.session.scalar(select(func.count()).select_from(User)):
-        click.echo("Database already has data; leaving it alone.")
-        return
-    rng = random.Random(20261123)
-    current_app.config["MAIL_SUPPRESS"] = True  # demo people get no email
-    world: dict = {}
-    for stage in STAGES:
+def _transactional(callback):
+    @wraps(callback)
+    def wrapped(*args, **kwargs):
         try:
-            module = importlib.import_module(f"marketplace.{stage}.seed")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"marketplace.{stage}.seed":
-                raise
-            continue
-        world.update(module.seed(rng, world))
-    db.session.commit()
-    click.echo(f"Demo data loaded: {len(world.get('firms', []))} firms, "
-               f"{len(world.get('technicians', []))} technicians.")
+            result = callback(*args, **kwargs)
+            db.session.commit()
+            return result
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(
+                "; ".join(exc.fields.values()) or exc.message) from None
+        except BaseException:
+            db.session.rollback()
+            raise
+    return wrapped
+
+
+def _wrap(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _wrap(sub)
+    elif command.callback is not None and getattr(command.callback, "__module__", "").startswith(
+            "marketplace.") and not getattr(command, "_marketplace_wrapped", False):
+        command.callback = _transactional(command.callback)
+        command._marketplace_wrapped = True
 
 
 @click.command("create-admin")
@@ -43,13 +49,7 @@ def seed_demo(force: bool) -> None:
 def create_admin(email: str, name: str, password: str) -> None:
     """Create a platform admin (the only way admins come to exist)."""
     from .accounts.services import create_admin as create
-    from .errors import ValidationFailed
-    try:
-        user = create(email=email, name=name, password=password)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        raise click.ClickException("; ".join(exc.fields.values()) or exc.message) from None
+    user = create(email=email, name=name, password=password)
     click.echo(f"Admin {user.email} created.")
 
 
@@ -62,6 +62,23 @@ def jobs_heartbeat(timeout: float) -> None:
     click.echo(f"heartbeat: {result}")
 
 
+@click.group("outbox")
+def outbox_cli() -> None:
+    """The outbox of email and webhooks: deliver what is due (for cron)."""
+
+
+@outbox_cli.command("deliver")
+@click.option("--channel", default=None, help="Only this channel (email, webhook, ...).")
+def outbox_deliver(channel: str | None) -> None:
+    """Deliver every due message now; failures wait for their next attempt."""
+    from .core import outbox
+    result = outbox.relay(channel=channel)
+    click.echo(f"outbox: {result.sent} sent, {result.failed} to retry, {result.dead} given up")
+
+
 def init_app(app: Flask) -> None:
-    for command in (seed_demo, create_admin, jobs_heartbeat):
+    """Call last: wraps every command the stages registered."""
+    for command in (create_admin, jobs_heartbeat, outbox_cli):
         app.cli.add_command(command)
+    for command in app.cli.commands.values():
+        _wrap(command)

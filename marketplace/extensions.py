@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from celery import Celery, Task
-from flask import current_app, has_app_context
+from celery import Celery
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -35,27 +34,8 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
-class AppContextTask(Task):
-    """Every task runs in an app context and owns its transaction."""
-
-    abstract = True
-
-    def __call__(self, *args, **kwargs):
-        # Eager tasks run inside the caller's app; a worker uses the app it was built with.
-        flask_app = current_app._get_current_object() if has_app_context() else self.app.flask_app
-        with flask_app.app_context():
-            try:
-                result = self.run(*args, **kwargs)
-                db.session.commit()
-                return result
-            except Exception:
-                db.session.rollback()
-                raise
-            finally:
-                db.session.remove()
-
-
-celery = Celery("marketplace", task_cls=AppContextTask)
+# Tasks run through marketplace.jobs.AppContextTask, the tasks' transaction boundary.
+celery = Celery("marketplace", task_cls="marketplace.jobs:AppContextTask")
 
 
 @event.listens_for(Engine, "connect")

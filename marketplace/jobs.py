@@ -1,17 +1,44 @@
-"""The Celery app's configuration, its tasks and the beat schedule.
+"""The Celery app's configuration, the tasks' transaction boundary and the beat schedule.
 
-Tasks take ids, open an app context and call services; they own their
-transaction (commit at the end). Without REDIS_URL, tasks run eagerly inline.
+Tasks take ids, open an app context and call services; `AppContextTask` commits
+once when the task succeeds and rolls back on any error. Without REDIS_URL,
+tasks run eagerly inline. Stages add beat entries through the `beat` hook.
 """
 from __future__ import annotations
 
-from celery import Celery
-from flask import Flask
+from celery import Celery, Task
+from flask import Flask, current_app, has_app_context
 
-from . import clock
+from .core import clock
+from .core.hooks import hooks
 from .extensions import celery, db
 
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_HOOK = "beat"
+
+
+class AppContextTask(Task):
+    """Every task runs in an app context and owns its transaction."""
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        # Eager tasks run inside the caller's app; a worker uses the app it was built with.
+        flask_app = current_app._get_current_object() if has_app_context() else self.app.flask_app
+        with flask_app.app_context():
+            try:
+                result = self.run(*args, **kwargs)
+                db.session.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+
+def add_beat(app: Flask, name: str, task: str, schedule) -> None:
+    """A periodic task: `schedule` in seconds or a celery crontab."""
+    hooks(app).put(BEAT_HOOK, name, {"task": task, "schedule": schedule})
 
 
 def init_app(app: Flask) -> Celery:
@@ -28,13 +55,18 @@ def init_app(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         enable_utc=True,
-        beat_schedule=BEAT_SCHEDULE,
         task_default_queue=app.config.get("CELERY_QUEUE", "marketplace"),
     )
     celery.flask_app = app
     celery.set_default()
     app.extensions["celery"] = celery
+    add_beat(app, "outbox-relay", "marketplace.outbox.relay", 30.0)
     return celery
+
+
+def install_beat(app: Flask) -> None:
+    """Call once every stage has registered its entries."""
+    celery.conf.beat_schedule = hooks(app).mapping(BEAT_HOOK)
 
 
 @celery.task(name="marketplace.heartbeat")
@@ -43,3 +75,11 @@ def heartbeat(note: str = "") -> dict:
     from sqlalchemy import text
     count = db.session.execute(text("SELECT 1")).scalar_one()
     return {"ok": count == 1, "at": clock.now().isoformat(), "note": note}
+
+
+@celery.task(name="marketplace.outbox.relay")
+def relay_outbox(channel: str | None = None) -> dict:
+    """Deliver the outbox's due messages (after each commit that adds some, and every 30 s)."""
+    from .core import outbox
+    result = outbox.relay(channel=channel)
+    return {"sent": result.sent, "failed": result.failed, "dead": result.dead}

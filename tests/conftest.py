@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import contextvars
-import os
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from marketplace import clock, create_app
+from marketplace.core import clock
+from marketplace import create_app
 from marketplace.extensions import db, limiter
 from tests import services
 from tests.browser import browser, live_server  # noqa: F401  (fixtures, defined once)

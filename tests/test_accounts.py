@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import AccountKind, Invitation, Membership, Role, User
-from marketplace.audit import AuditEntry
+from marketplace.core.audit import AuditEntry
 from marketplace.extensions import db
 from tests import factories
 
@@ -142,7 +142,7 @@ def test_owner_invites_dispatcher_who_joins_with_budget_limit(client, auth, ctx,
 
 def test_expired_invitation_cannot_be_used(client, auth, ctx):
     from datetime import timedelta
-    from marketplace import clock
+    from marketplace.core import clock
     owner = factories.firm_user()
     auth.login(owner.email, factories.PASSWORD)
     client.post("/team", data={"email": "late@example.com", "role": "manager"})

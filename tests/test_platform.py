@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from marketplace import clock, create_app
+from marketplace.core import clock
+from marketplace import create_app
 from marketplace.errors import ValidationFailed
-from marketplace.money import format_money, parse_amount
+from marketplace.core.money import format_money, parse_amount
 
 
 def test_pages_carry_security_headers_and_a_strict_csp(client):

@@ -5,10 +5,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from ..api import register_api
     from ..extensions import login_manager
-    from ..ui import register_nav, register_panel
-    from . import api, panels, services, views
+    from ..web.api import register_api, register_authenticator
+    from ..web.ui import register_nav, register_panel
+    from . import api, panels, services, tokens, views
 
     login_manager.user_loader(services.load_session_user)
     login_manager.login_view = "accounts.login"
@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
+    register_authenticator(app, tokens.authenticate_token)
 
     register_nav(app, "firm", "Home", "dashboards.firm", order=0)
     register_nav(app, "firm", "Team", "accounts.team", order=80)

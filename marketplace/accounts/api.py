@@ -5,10 +5,9 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..api import json_body
-from ..extensions import db
-from ..openapi import documented
-from ..pagination import page_args, paginate
+from ..web.api import json_body
+from ..web.openapi import documented
+from ..web.pagination import page_args, paginate
 from . import tokens
 from .access import access_api_token, firm_required
 from .models import ApiToken, Membership, Skill, User
@@ -100,7 +99,6 @@ def list_tokens():
 def create_token():
     body = json_body()
     token, raw = tokens.issue_api_token(current_user, str(body.get("name", "")))
-    db.session.commit()
     return jsonify({**token_json(token), "token": raw}), 201
 
 
@@ -109,5 +107,4 @@ def create_token():
 def revoke_token(token_id: int):
     token = access_api_token(current_user, token_id)
     tokens.revoke_api_token(current_user, token)
-    db.session.commit()
     return jsonify(token_json(token))

@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DecimalField, EmailField, HiddenField, IntegerField,
-                     PasswordField, SelectField, StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .models import Role

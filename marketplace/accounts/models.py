@@ -5,12 +5,21 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
-from ..types import UTCDateTime
 
 
 class StrEnum(str, enum.Enum):

@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .. import clock
+from ..core import clock
 from ..extensions import db
-from .models import (AccountKind, Firm, FirmVerification, Invitation, Membership,
-                     TechnicianProfile, TechnicianStatus, User)
+from .models import (
+    AccountKind,
+    Firm,
+    FirmVerification,
+    Invitation,
+    Membership,
+    TechnicianProfile,
+    TechnicianStatus,
+    User,
+)
 
 
 def technician_profile(user: User) -> dict:

@@ -13,13 +13,24 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit, clock
+from ..core import audit, clock, outbox
+from ..core.links import external_url
+from ..core.signals import technician_changed
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..integrations import mail
-from ..signals import technician_changed
-from .models import (AccountKind, Firm, Invitation, Membership, Role, Skill, SkillLevel,
-                     TechnicianProfile, TechnicianSkill, TechnicianStatus, User)
+from .models import (
+    AccountKind,
+    Firm,
+    Invitation,
+    Membership,
+    Role,
+    Skill,
+    SkillLevel,
+    TechnicianProfile,
+    TechnicianSkill,
+    TechnicianStatus,
+    User,
+)
 from .tokens import hash_token
 
 MIN_PASSWORD = 10
@@ -203,11 +214,12 @@ def invite_member(actor: User, *, email: str, role: str,
     audit.record("member.invited", invitation, actor=actor, firm_id=membership.firm_id,
                  after={"email": email, "role": role_value.value,
                         "budget_limit_cents": budget_limit_cents})
-    link = f"{current_app.config['PUBLIC_BASE_URL']}/invitations/{raw}"
-    mail.send_after_commit(
-        email, f"{membership.firm.name} invited you to Onsite",
-        f"{actor.name} invited you to join {membership.firm.name} as {role_value.label}.\n\n"
-        f"Accept within {ttl.days} days: {link}\n")
+    link = external_url("accounts.accept_invitation", token=raw)
+    outbox.enqueue("email", {
+        "to": email, "subject": f"{membership.firm.name} invited you to Onsite",
+        "body": f"{actor.name} invited you to join {membership.firm.name} as "
+                f"{role_value.label}.\n\nAccept within {ttl.days} days: {link}\n"},
+        subject="invitation")
     return invitation, raw
 
 

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from .. import audit, clock
+from ..core import audit, clock
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
 from .models import ApiToken, User
 
 TOKEN_PREFIX = "mp_"
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 def hash_token(raw: str) -> str:
@@ -45,7 +47,10 @@ def authenticate_token(raw: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None or not token.user.is_enabled:
         return None
-    token.last_used_at = clock.now()
+    now = clock.now()
+    # Recorded in the request's own transaction, at most once a minute per token.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+        token.last_used_at = now
     return token.user
 
 

@@ -3,17 +3,41 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db, limiter
-from ..formkit import attempt, cents_or_none
-from ..money import cents_to_decimal
+from ..core.money import cents_to_decimal
+from ..extensions import limiter
+from ..web.formkit import attempt, cents_or_none
 from . import services, tokens
-from .access import (access_api_token, access_invitation, access_membership, firm_required,
-                     login_required, technician_required)
-from .forms import (AcceptInvitationForm, FirmSignupForm, InviteForm, LoginForm, MemberForm,
-                    PasswordForm, ProfileForm, TechnicianSignupForm, TokenForm, WEEKDAYS)
+from .access import (
+    access_api_token,
+    access_invitation,
+    access_membership,
+    firm_required,
+    login_required,
+    technician_required,
+)
+from .forms import (
+    WEEKDAYS,
+    AcceptInvitationForm,
+    FirmSignupForm,
+    InviteForm,
+    LoginForm,
+    MemberForm,
+    PasswordForm,
+    ProfileForm,
+    TechnicianSignupForm,
+    TokenForm,
+)
 from .models import Role, SkillLevel
 
 bp = Blueprint("accounts", __name__)
@@ -144,7 +168,6 @@ def remove_member(member_id: int):
     member = access_membership(current_user, member_id)
     name = member.user.name
     services.remove_member(current_user, member)
-    db.session.commit()
     flash(f"{name} no longer has access.", "info")
     return redirect(url_for("accounts.team"))
 
@@ -154,7 +177,6 @@ def remove_member(member_id: int):
 def revoke_invitation(invitation_id: int):
     invitation = access_invitation(current_user, invitation_id)
     services.revoke_invitation(current_user, invitation)
-    db.session.commit()
     flash(f"Invitation to {invitation.email} revoked.", "info")
     return redirect(url_for("accounts.team"))
 
@@ -178,7 +200,6 @@ def api_tokens():
 def revoke_api_token(token_id: int):
     token = access_api_token(current_user, token_id)
     tokens.revoke_api_token(current_user, token)
-    db.session.commit()
     flash(f"Token “{token.name}” revoked. Anything using it stops working now.", "info")
     return redirect(url_for("accounts.api_tokens"))
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from flask import Flask
 
-_connected = False
-
 
 def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):
     from .backfill import release_lapsed
@@ -38,25 +36,23 @@ def offers_module():
 
 
 def init_app(app: Flask) -> None:
-    global _connected
-    from ..api import register_api
+    from ..core.signals import credentials_lapsed, subscribe
     from ..find.access import register_technician_access
-    from ..signals import credentials_lapsed
-    from ..verify import relations
-    from ..ui import register_nav, register_panel
+    from ..verify.relations import register_relation
+    from ..web.api import register_api
+    from ..web.ui import register_nav, register_panel
     from . import access, api, cli, models, tasks, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     app.cli.add_command(cli.engage)
+    tasks.init_app(app)
     register_technician_access(app, access.technician_has_offer)
     register_nav(app, "technician", "Offers", "engage.my_offers", order=20)
     register_panel(app, "technician", "engage/_panel_technician.html",
                    lambda user: offers_module().counts_for_technician(user), order=20)
     register_panel(app, "firm", "engage/_panel_firm.html",
                    lambda user: offers_module().counts_for_firm(user), order=20)
-    if not _connected:
-        credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
-        relations.register("engage.offers", _offered)
-        relations.register("engage.backouts", _backed_out)
-        _connected = True
+    subscribe(app, credentials_lapsed, _on_credentials_lapsed)
+    register_relation(app, _offered)
+    register_relation(app, _backed_out)

@@ -10,7 +10,6 @@ from ..find.access import access_assignment
 from ..find.models import Assignment
 from .models import LIVE_OFFER_STATES, Counteroffer, Offer, OfferStatus
 
-
 # The firm's own assignment: find's loader is the one rule.
 firm_assignment = access_assignment
 
@@ -51,8 +50,8 @@ def access_counteroffer(user: User, counteroffer_id: int) -> Counteroffer:
 
 def marketplace_assignment(user: User, assignment_id: int) -> Assignment:
     """A published assignment opened to the marketplace (what any technician may see)."""
-    from .models import Engagement
     from ..find.models import AssignmentStatus
+    from .models import Engagement
     assignment = db.session.get(Assignment, assignment_id)
     engagement = db.session.get(Engagement, assignment_id) if assignment else None
     if assignment is None or engagement is None or not engagement.open_to_marketplace \

@@ -7,15 +7,19 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
 from ..accounts.access import firm_required, technician_required
-from ..api import json_body
+from ..core import audit
 from ..errors import ValidationFailed
-from ..extensions import db
-from ..openapi import documented
-from ..pagination import page_args, paginate
+from ..web.api import json_body
+from ..web.openapi import documented
+from ..web.pagination import page_args, paginate
 from . import backfill, offers, routing
-from .access import access_counteroffer, access_offer, firm_assignment, technician_assignment
+from .access import (
+    access_counteroffer,
+    access_offer,
+    firm_assignment,
+    technician_assignment,
+)
 from .models import Counteroffer, Offer, RoutingMode, TargetKind
 
 bp = Blueprint("engage_api", __name__)
@@ -118,7 +122,6 @@ def route(assignment_id: int):
                              cancellation_cutoff_hours=_int(body, "cancellation_cutoff_hours", 24),
                              cancellation_fee_cents=_int(body, "cancellation_fee_cents", 0),
                              standby_size=_int(body, "standby_size", 5))
-    db.session.commit()
     return jsonify({"assignment_id": assignment.id, "status": assignment.status.value,
                     "offers": [offer_json(o) for o in offers.list_assignment_offers(assignment)]})
 
@@ -149,7 +152,6 @@ def timeline(assignment_id: int):
 def cancel(assignment_id: int):
     assignment = firm_assignment(current_user, assignment_id)
     record = backfill.cancel_assignment(current_user, assignment, str(json_body().get("reason", "")))
-    db.session.commit()
     return jsonify({"status": assignment.status.value, "fee_cents": record.fee_cents})
 
 
@@ -160,7 +162,6 @@ def cancel(assignment_id: int):
 def back_out(assignment_id: int):
     assignment = technician_assignment(current_user, assignment_id)
     backfill.back_out(current_user, assignment, str(json_body().get("reason", "")))
-    db.session.commit()
     return jsonify({"status": assignment.status.value})
 
 
@@ -188,7 +189,6 @@ def act_on_offer(offer_id: int, action: str):
         offers.decline_offer(current_user, offer, str((request.get_json(silent=True) or {}).get("reason", "")))
     else:
         offers.choose_applicant(current_user, offer)
-    db.session.commit()
     return jsonify(offer_json(offer))
 
 
@@ -202,7 +202,6 @@ def propose(offer_id: int):
         current_user, offer, price_cents=_int(body, "price_cents", 0),
         expenses_cents=_int(body, "expenses_cents", 0), starts_at=_when(body, "starts_at"),
         ends_at=_when(body, "ends_at"), note=str(body.get("note", "")))
-    db.session.commit()
     return jsonify(counter_json(counter)), 201
 
 
@@ -212,5 +211,4 @@ def propose(offer_id: int):
 def decide(counteroffer_id: int, decision: str):
     counter = access_counteroffer(current_user, counteroffer_id)
     offers.decide_counteroffer(current_user, counter, decision == "accept")
-    db.session.commit()
     return jsonify({"counteroffer": counter_json(counter), "offer": offer_json(counter.offer)})

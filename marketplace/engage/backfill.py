@@ -5,19 +5,27 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from .. import audit, clock
 from ..accounts.models import TechnicianProfile, User
+from ..core import audit, clock
+from ..core.links import path_for
+from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..find.lifecycle import transition
 from ..find.matching import match_technicians
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
-from ..sets import chunks, in_ids
 from ..verify.models import RequirementItem
 from .eligibility import eligible_ids
-from ..find.lifecycle import transition
-from .models import (LIVE_OFFER_STATES, Backout, Cancellation, Engagement, Offer, OfferSource,
-                     OfferStatus)
+from .models import (
+    LIVE_OFFER_STATES,
+    Backout,
+    Cancellation,
+    Engagement,
+    Offer,
+    OfferSource,
+    OfferStatus,
+)
 from .offers import send_offers
 
 
@@ -60,7 +68,7 @@ def _release(assignment: Assignment, tech: TechnicianProfile, *, actor, reason: 
         notify(member.user, "assignment.backed_out",
                f"{tech.name} is off {assignment.title}",
                f"{reason}\nWe offered it to your standby technicians right away.",
-               link=f"/assignments/{assignment.id}/engagement")
+               link=path_for("engage.engagement", assignment_id=assignment.id))
     db.session.flush()
     return record
 
@@ -138,7 +146,7 @@ def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int
                 notify(member.user, "assignment.credential_lapsed",
                        f"{tech.name}'s credential lapsed during {assignment.title}",
                        "The visit is in progress, so we did not remove them. Review it.",
-                       link=f"/assignments/{assignment.id}/engagement",
+                       link=path_for("engage.engagement", assignment_id=assignment.id),
                        dedupe_key=f"lapse-inprogress-{assignment.id}-{tid}")
             continue
         _release(assignment, tech, actor=None, offboarded=True,

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from ..extensions import db
-
 
 @click.group("engage")
 def engage() -> None:
@@ -17,5 +15,4 @@ def advance() -> None:
     from .routing import advance_routing
     started = advance_routing()
     expired = expire_offers()
-    db.session.commit()
     click.echo(f"routing stages started: {started}; offers expired: {expired}")

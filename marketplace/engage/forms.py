@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (DateTimeLocalField, DecimalField, IntegerField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .models import RoutingMode, TargetKind

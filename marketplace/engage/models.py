@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..accounts.models import StrEnum, TechnicianProfile, enum_column
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment
-from ..types import UTCDateTime
 
 
 class RoutingMode(StrEnum):

@@ -5,16 +5,25 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from .. import audit, clock
 from ..accounts.models import Role, TechnicianProfile, User
+from ..core import audit, clock
+from ..core.links import path_for
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..find.lifecycle import transition
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
 from .eligibility import assert_can_take, lock_technician
-from ..find.lifecycle import transition
-from .models import (LIVE_OFFER_STATES, CounterStatus, Counteroffer, Engagement, Offer,
-                     OfferSource, OfferStatus, RoutingMode)
+from .models import (
+    LIVE_OFFER_STATES,
+    Counteroffer,
+    CounterStatus,
+    Engagement,
+    Offer,
+    OfferSource,
+    OfferStatus,
+    RoutingMode,
+)
 
 
 def engagement_of(assignment: Assignment) -> Engagement:
@@ -49,7 +58,7 @@ def send_offers(assignment: Assignment, technician_ids: list[int], *,
         tech = db.session.get(TechnicianProfile, offer.technician_id)
         notify(tech.user, "offer.received", f"New offer: {assignment.title}",
                f"{assignment.firm.name} offers you this assignment. Respond before it expires.",
-               link=f"/offers/{offer.id}")
+               link=path_for("engage.offer", offer_id=offer.id))
     return sent
 
 
@@ -85,9 +94,9 @@ def _assign(offer: Offer, actor: User, *, price_cents: int, action: str) -> None
     for member in assignment.firm.memberships:
         notify(member.user, "assignment.assigned", f"{tech.name} has {assignment.title}",
                f"Agreed price {price_cents / 100:,.2f} {assignment.currency}.",
-               link=f"/assignments/{assignment.id}/engagement", email=False)
+               link=path_for("engage.engagement", assignment_id=assignment.id), email=False)
     notify(tech.user, "assignment.assigned", f"You have the job: {assignment.title}",
-           "It is on your schedule.", link=f"/offers/{offer.id}")
+           "It is on your schedule.", link=path_for("engage.offer", offer_id=offer.id))
 
 
 def accept_offer(user: User, offer: Offer) -> None:
@@ -162,10 +171,10 @@ def propose_counteroffer(actor: User, offer: Offer, *, price_cents: int, expense
         for member in assignment.firm.memberships:
             notify(member.user, "counteroffer.received", f"Counteroffer on {assignment.title}",
                    f"{offer.technician.name} proposes {(price_cents + expenses_cents) / 100:,.2f}.",
-                   link=f"/assignments/{assignment.id}/engagement", email=False)
+                   link=path_for("engage.engagement", assignment_id=assignment.id), email=False)
     else:
         notify(offer.technician.user, "counteroffer.received",
-               f"{assignment.firm.name} proposes new terms", link=f"/offers/{offer.id}")
+               f"{assignment.firm.name} proposes new terms", link=path_for("engage.offer", offer_id=offer.id))
     return counter
 
 

@@ -6,14 +6,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from .. import audit, clock
 from ..accounts.models import Role, User
+from ..core import audit, clock
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..find.matching import match_technicians
-from ..find.models import Assignment, AssignmentStatus, PoolMember, PoolMemberStatus, TalentPool
-from .eligibility import eligible_ids
 from ..find.lifecycle import transition
+from ..find.matching import match_technicians
+from ..find.models import (
+    Assignment,
+    AssignmentStatus,
+    PoolMember,
+    PoolMemberStatus,
+    TalentPool,
+)
+from .eligibility import eligible_ids
 from .models import Engagement, OfferSource, RoutingMode, RoutingStage, TargetKind
 from .offers import send_offers
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..extensions import celery
-from ..jobs import BEAT_SCHEDULE
+from ..jobs import add_beat
 
 
 @celery.task(name="engage.advance_routing")
@@ -12,4 +12,5 @@ def advance_routing_task() -> dict:
     return {"stages_started": advance_routing(), "offers_expired": expire_offers()}
 
 
-BEAT_SCHEDULE["engage-advance-routing"] = {"task": "engage.advance_routing", "schedule": 60.0}
+def init_app(app) -> None:
+    add_beat(app, "engage-advance-routing", "engage.advance_routing", 60.0)

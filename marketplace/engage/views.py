@@ -8,18 +8,23 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
 from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import TechnicianProfile, User
+from ..core import audit
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..find.access import technician_may_see
 from ..find.attachments import list_attachments
 from ..find.models import TalentPool
-from ..formkit import attempt, cents_or_none
+from ..web.formkit import attempt, cents_or_none
 from . import backfill, offers, routing
-from .access import (access_counteroffer, access_offer, firm_assignment, marketplace_assignment,
-                     technician_assignment)
+from .access import (
+    access_counteroffer,
+    access_offer,
+    firm_assignment,
+    marketplace_assignment,
+    technician_assignment,
+)
 from .forms import CounterForm, ReasonForm, RouteStagesForm
 from .models import Cancellation, Engagement, RoutingMode, TargetKind
 
@@ -93,7 +98,6 @@ def engagement(assignment_id: int):
 def choose(offer_id: int):
     offer = access_offer(current_user, offer_id)
     offers.choose_applicant(current_user, offer)
-    db.session.commit()
     flash(f"{offer.technician.name} has the assignment.", "success")
     return redirect(url_for("engage.engagement", assignment_id=offer.assignment_id))
 
@@ -103,7 +107,6 @@ def choose(offer_id: int):
 def decide_as_firm(counteroffer_id: int, decision: str):
     counter = access_counteroffer(current_user, counteroffer_id)
     offers.decide_counteroffer(current_user, counter, decision == "accept")
-    db.session.commit()
     flash("Counteroffer accepted: assigned." if decision == "accept" else "Counteroffer rejected.",
           "success" if decision == "accept" else "info")
     return redirect(url_for("engage.engagement", assignment_id=counter.offer.assignment_id))
@@ -117,7 +120,6 @@ def cancel(assignment_id: int):
     if not form.validate_on_submit():
         raise ValidationFailed.field("reason", "Say why you cancel.")
     record = backfill.cancel_assignment(current_user, assignment, form.reason.data)
-    db.session.commit()
     flash("Cancelled." + (f" A fee of ${record.fee_cents / 100:,.2f} is owed." if record.fee_cents else ""),
           "info")
     return redirect(url_for("engage.engagement", assignment_id=assignment.id))
@@ -155,7 +157,6 @@ def _after(item, message: str, category: str = "success"):
 def accept(offer_id: int):
     item = access_offer(current_user, offer_id)
     offers.accept_offer(current_user, item)
-    db.session.commit()
     return _after(item, "It's yours. See you on site.")
 
 
@@ -164,7 +165,6 @@ def accept(offer_id: int):
 def apply(offer_id: int):
     item = access_offer(current_user, offer_id)
     offers.apply_to_offer(current_user, item)
-    db.session.commit()
     return _after(item, "Applied. The firm will choose soon.")
 
 
@@ -174,7 +174,6 @@ def decline(offer_id: int):
     item = access_offer(current_user, offer_id)
     form = ReasonForm(prefix="decline")
     offers.decline_offer(current_user, item, form.reason.data or "")
-    db.session.commit()
     return _after(item, "Declined.", "info")
 
 
@@ -195,7 +194,6 @@ def counter(offer_id: int):
     offers.propose_counteroffer(current_user, item, price_cents=cents_or_none(form.price.data),
                                 expenses_cents=cents_or_none(form.expenses.data) or 0,
                                 starts_at=starts_at, ends_at=ends_at, note=form.note.data or "")
-    db.session.commit()
     flash("Counteroffer sent.", "success")
     if current_user.technician is not None:
         return redirect(url_for("engage.offer", offer_id=item.id))
@@ -207,7 +205,6 @@ def counter(offer_id: int):
 def decide_as_technician(counteroffer_id: int, decision: str):
     item = access_counteroffer(current_user, counteroffer_id)
     offers.decide_counteroffer(current_user, item, decision == "accept")
-    db.session.commit()
     return _after(item.offer, "Accepted: it's yours." if decision == "accept" else "Rejected.")
 
 
@@ -220,7 +217,6 @@ def back_out(assignment_id: int):
         offers.Offer.assignment_id == assignment.id,
         offers.Offer.technician_id == current_user.technician.id))
     backfill.back_out(current_user, assignment, form.reason.data or "")
-    db.session.commit()
     flash("You are off this assignment. The firm has been told.", "info")
     return redirect(url_for("engage.offer", offer_id=offer_id) if offer_id else url_for("engage.my_offers"))
 
@@ -230,5 +226,4 @@ def back_out(assignment_id: int):
 def take_from_marketplace(assignment_id: int):
     assignment = marketplace_assignment(current_user, assignment_id)
     item = offers.request_marketplace_offer(current_user, assignment)
-    db.session.commit()
     return redirect(url_for("engage.offer", offer_id=item.id))

@@ -5,12 +5,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import attachment_models, models  # noqa: F401  (tables known to migrations)
-    from ..api import register_api
     from ..integrations.geocoding import use_cache
-    from ..ui import register_nav, register_panel
-    from . import api, cli, geocache, panels, subscribers, views
-    subscribers.connect()
+    from ..web.api import register_api
+    from ..web.ui import register_nav, register_panel
+    from . import (  # noqa: F401  (tables known to migrations)
+        api,
+        attachment_models,
+        cli,
+        geocache,
+        models,
+        panels,
+        subscribers,
+        views,
+    )
+    subscribers.init_app(app)
     use_cache(app, geocache.DatabaseGeocodeCache())
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.find)

@@ -3,20 +3,26 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..core.hooks import hooks
 from ..errors import NotFound
 from ..extensions import db
 from .attachment_models import Attachment
-from .models import (Assignment, AssignmentTemplate, PoolMember, PoolVisibility,
-                     TalentPool)
+from .models import (
+    Assignment,
+    AssignmentTemplate,
+    PoolMember,
+    PoolVisibility,
+    TalentPool,
+)
 
 # Later stages say which technicians are looking at an assignment (engage: an
 # offer, an application); find cannot import them, so they register a rule.
 TechnicianRule = Callable[[int, int], bool]  # (technician_id, assignment_id) -> may see
-_RULES_KEY = "find.technician_access"
+READERS_HOOK = "assignment_readers"
 
 
 def _firm_id(user: User) -> int | None:
@@ -24,15 +30,14 @@ def _firm_id(user: User) -> int | None:
 
 
 def register_technician_access(app: Flask, rule: TechnicianRule) -> None:
-    app.extensions.setdefault(_RULES_KEY, []).append(rule)
+    hooks(app).add(READERS_HOOK, rule)
 
 
 def technician_may_see(technician_id: int, assignment: Assignment) -> bool:
     """The assignee, or a technician a later stage says is engaged with the work."""
     if assignment.assignee_id == technician_id:
         return True
-    return any(rule(technician_id, assignment.id)
-               for rule in current_app.extensions.get(_RULES_KEY, []))
+    return any(rule(technician_id, assignment.id) for rule in hooks().get(READERS_HOOK))
 
 
 def access_assignment(user: User, assignment_id: int) -> Assignment:
@@ -69,14 +74,6 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     if att.assignment_id is not None and _technician_may_read(
             user, db.session.get(Assignment, att.assignment_id)):
         return att
-    raise NotFound()
-    if _firm_id(user) is not None and att.firm_id == _firm_id(user):
-        return att
-    tech = getattr(user, "technician", None)
-    if tech is not None and att.assignment_id is not None:
-        assignment = db.session.get(Assignment, att.assignment_id)
-        if technician_may_see(tech.id, assignment):
-            return att
     raise NotFound()
 
 

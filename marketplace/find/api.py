@@ -6,22 +6,33 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.access import firm_required, login_required, technician_required
-from ..api import json_body
+from ..core.uploads import Upload, file_response
 from ..errors import ValidationFailed
 from ..extensions import db
-from ..openapi import documented
-from ..pagination import page_args, paginate
-from ..uploads import Upload, file_response
+from ..web.api import json_body
+from ..web.openapi import documented
+from ..web.pagination import page_args, paginate
 from . import assignment_templates as templates_svc
 from . import assignments as svc
-from . import pools
-from . import attachments, csv_import
-from .access import (access_assignment, access_assignment_as_reader, access_attachment,
-                     access_membership, access_pool, access_public_pool, access_template)
+from . import attachments, csv_import, pools
+from .access import (
+    access_assignment,
+    access_assignment_as_reader,
+    access_attachment,
+    access_membership,
+    access_pool,
+    access_public_pool,
+    access_template,
+)
 from .matching import feed_for, match_technicians
 from .models import PoolMember
-from .serialize import (assignment_json, attachment_json, member_json, pool_json,
-                        template_json)
+from .serialize import (
+    assignment_json,
+    attachment_json,
+    member_json,
+    pool_json,
+    template_json,
+)
 
 bp = Blueprint("find_api", __name__)
 
@@ -91,7 +102,6 @@ def create_assignment():
         data = templates_svc.with_overrides(templates_svc.prefill_duplicate(source), data)
     a = svc.create_assignment(current_user, data, publish=bool(data.get("publish")),
                               files_from=source)
-    db.session.commit()
     return jsonify(assignment_json(a)), 201
 
 
@@ -110,7 +120,6 @@ def update_assignment(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
     data = json_body()
     svc.update_assignment(current_user, a, data, expected_version=data.get("version"))
-    db.session.commit()
     return jsonify(assignment_json(a))
 
 
@@ -120,7 +129,6 @@ def update_assignment(assignment_id: int):
 def publish_assignment(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
     svc.publish_assignment(current_user, a)
-    db.session.commit()
     return jsonify(assignment_json(a))
 
 
@@ -168,7 +176,6 @@ def upload_attachment(assignment_id: int):
         raise ValidationFailed.field("file", "Send the file as a multipart `file` part.")
     added = attachments.add_attachment(current_user, a,
                                        Upload(filename=file.filename or "", data=file.read()))
-    db.session.commit()
     return jsonify(attachment_json(added)), 201
 
 
@@ -188,7 +195,6 @@ def download_attachment(attachment_id: int):
 def delete_attachment(attachment_id: int):
     att = access_attachment(current_user, attachment_id)
     attachments.delete_attachment(current_user, att)
-    db.session.commit()
     return jsonify({"deleted": attachment_id})
 
 
@@ -202,7 +208,6 @@ def import_assignments():
     data = json_body()
     report = csv_import.import_csv(current_user, str(data.get("csv") or ""),
                             publish=bool(data.get("publish")))
-    db.session.commit()
     return jsonify({"created": [assignment_json(a) for a in report.created],
                     "errors": [{"line": line, "fields": f} for line, f in report.errors]})
 
@@ -231,7 +236,6 @@ def create_template():
         raise ValidationFailed.field("assignment_id", "Give the assignment to save.") from None
     a = access_assignment(current_user, assignment_id)
     t = templates_svc.save_as_template(current_user, a, str(data.get("name") or ""))
-    db.session.commit()
     return jsonify(template_json(t)), 201
 
 
@@ -268,7 +272,6 @@ def create_pool():
                           description=str(data.get("description") or ""),
                           visibility=str(data.get("visibility") or "private"),
                           requirement_set_id=data.get("requirement_set_id"))
-    db.session.commit()
     return jsonify(pool_json(p)), 201
 
 
@@ -300,7 +303,6 @@ def pool_member(pool_id: int):
     if action is None:
         raise ValidationFailed.field("action", "Choose add, invite, approve or remove.")
     member = action(current_user, p, tid)
-    db.session.commit()
     return jsonify(member_json(member))
 
 
@@ -311,7 +313,6 @@ def pool_member(pool_id: int):
 def join_pool(pool_id: int):
     p = access_public_pool(current_user, pool_id)
     member = pools.join(current_user.technician, p)
-    db.session.commit()
     return jsonify(member_json(member))
 
 
@@ -322,7 +323,6 @@ def join_pool(pool_id: int):
 def decline_pool(pool_id: int):
     member = pools.decline_invitation(current_user.technician,
                                       access_membership(current_user, pool_id))
-    db.session.commit()
     return jsonify(member_json(member))
 
 
@@ -332,7 +332,6 @@ def decline_pool(pool_id: int):
             errors=(401, 403, 404, 409))
 def leave_pool(pool_id: int):
     member = pools.leave(current_user.technician, access_membership(current_user, pool_id))
-    db.session.commit()
     return jsonify(member_json(member))
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .. import audit
 from ..accounts.models import User
+from ..core import audit
 from ..errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from .assignments import Cleaned, clean, form_data, parse_time

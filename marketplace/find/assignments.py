@@ -11,17 +11,23 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
-from .. import audit, clock
 from ..accounts.models import Role, Skill, User
+from ..core import audit, clock
+from ..core.money import parse_amount
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import geocoding
-from ..money import parse_amount
 from ..verify.models import RequirementSet
-from .models import (Assignment, AssignmentSkill, AssignmentStatus, AssignmentTemplate,
-                     Pricing, ScheduleKind)
 from .attachments import copy_attachments
 from .lifecycle import transition
+from .models import (
+    Assignment,
+    AssignmentSkill,
+    AssignmentStatus,
+    AssignmentTemplate,
+    Pricing,
+    ScheduleKind,
+)
 
 EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
 MAX_WINDOW_HOURS = 12

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .. import clock
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
-from ..types import UTCDateTime
 
 
 class Attachment(db.Model):

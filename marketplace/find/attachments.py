@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .. import audit
 from ..accounts.models import User
+from ..core import audit
+from ..core.transactions import on_commit
+from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
-from ..transactions import on_commit
-from ..uploads import Upload, check_upload, clean_filename, store
 from .attachment_models import Attachment
 from .models import Assignment, AssignmentStatus, AssignmentTemplate
 

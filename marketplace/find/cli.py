@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from ..extensions import db
-
 
 @click.group("find")
 def find() -> None:
@@ -15,5 +13,4 @@ def find() -> None:
 def reindex() -> None:
     from .match_index import rebuild_index
     rows = rebuild_index()
-    db.session.commit()
     click.echo(f"match index rebuilt: {rows} rows")

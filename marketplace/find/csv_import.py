@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from .. import audit
 from ..accounts.models import Skill, User
+from ..core import audit
 from ..errors import ValidationFailed
 from ..extensions import db
 from .assignments import Cleaned, _apply, _firm_user, clean, publish_assignment

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Optional
 
 
@@ -54,7 +60,7 @@ class AssignmentForm(FlaskForm):
 
     def prefill(self, data: dict) -> None:
         """Fill from service values (a template, a duplicate)."""
-        from ..money import cents_to_decimal_str
+        from ..core.money import cents_to_decimal_str
         for name in ("title", "description", "address", "radius_km", "schedule_kind",
                      "start_date", "end_date", "start_time", "end_time", "pricing",
                      "max_hours", "fixed_hours", "payment_terms_days"):

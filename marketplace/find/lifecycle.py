@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from .. import audit, clock
+from ..core import audit, clock
 from ..errors import InvalidState
 from ..extensions import db
-from .models import Assignment, AssignmentStatus as S
+from .models import Assignment
+from .models import AssignmentStatus as S
 
 ALLOWED: dict[S, set[S]] = {
     S.DRAFT: {S.PUBLISHED, S.CANCELLED},

@@ -28,11 +28,11 @@ from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, or_, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
-from .. import clock
+from ..core import clock
 from ..extensions import db
 from ..verify import compliance
 from .geo import EARTH_RADIUS_KM, cell_of, cover, haversine_km, haversine_sql, unit

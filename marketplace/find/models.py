@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer,
-                        PrimaryKeyConstraint, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..accounts.models import Firm, Skill, StrEnum, TechnicianProfile, User, enum_column
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
-from ..types import UTCDateTime
 
 
 class AssignmentStatus(StrEnum):

@@ -7,11 +7,11 @@ from typing import Iterable
 
 from sqlalchemy import select
 
-from .. import audit, clock
 from ..accounts.models import TechnicianProfile, User
+from ..core import audit, clock
+from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..sets import chunks, in_ids
 from ..verify import compliance
 from ..verify.models import RequirementItem, RequirementSet
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool

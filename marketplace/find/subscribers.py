@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from ..signals import credential_approved, credentials_lapsed, technician_changed
-from ..verify import relations
+from ..core.signals import (
+    credential_approved,
+    credentials_lapsed,
+    subscribe,
+    technician_changed,
+)
+from ..verify.relations import register_relation
 from .match_index import reindex_technician, reindex_technicians
 from .models import Assignment, PoolMember, PoolMemberStatus, TalentPool
 from .pools import LAPSED
-
-_connected = False
 
 
 def _on_technician_changed(technician_id=None, *, technician_ids=None, **_):
@@ -47,14 +50,9 @@ def _pool_members():
                        PoolMember.removed_reason == LAPSED)))
 
 
-def connect() -> None:
-    """Idempotent: several apps (tests) share the module-level signals."""
-    global _connected
-    if _connected:
-        return
-    technician_changed.connect(_on_technician_changed, weak=False)
-    credentials_lapsed.connect(_on_credentials_lapsed, weak=False)
-    credential_approved.connect(_on_credential_approved, weak=False)
-    relations.register("find.assignees", _assignees)
-    relations.register("find.pool_members", _pool_members)
-    _connected = True
+def init_app(app) -> None:
+    subscribe(app, technician_changed, _on_technician_changed)
+    subscribe(app, credentials_lapsed, _on_credentials_lapsed)
+    subscribe(app, credential_approved, _on_credential_approved)
+    register_relation(app, _assignees)
+    register_relation(app, _pool_members)

@@ -7,20 +7,32 @@ from sqlalchemy import or_, select
 
 from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import Skill, TechnicianProfile
-from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..core.uploads import Upload, file_response
+from ..errors import ValidationFailed
 from ..extensions import db
-from ..formkit import apply_field_errors, attempt
-from ..pagination import page_args, paginate
-from ..uploads import Upload, file_response
 from ..verify.models import RequirementSet
+from ..web.formkit import act, attempt
+from ..web.pagination import page_args, paginate
 from . import assignment_templates as templates_svc
 from . import assignments as svc
-from . import pools
-from . import attachments, csv_import
-from .access import (access_assignment, access_attachment, access_membership, access_pool,
-                     access_public_pool, access_template)
-from .forms import (AssignmentForm, AttachmentForm, CsvForm, MemberForm, PoolForm,
-                    TemplateEditForm, TemplateForm)
+from . import attachments, csv_import, pools
+from .access import (
+    access_assignment,
+    access_attachment,
+    access_membership,
+    access_pool,
+    access_public_pool,
+    access_template,
+)
+from .forms import (
+    AssignmentForm,
+    AttachmentForm,
+    CsvForm,
+    MemberForm,
+    PoolForm,
+    TemplateEditForm,
+    TemplateForm,
+)
 from .matching import feed_for, match_technicians
 from .models import AssignmentStatus, PoolMember, TalentPool
 
@@ -114,13 +126,7 @@ def assignment(assignment_id: int):
 @firm_required()
 def publish(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
-    try:
-        svc.publish_assignment(current_user, a)
-        db.session.commit()
-        flash("Assignment published.", "success")
-    except (InvalidState, PermissionDenied) as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    act(lambda: svc.publish_assignment(current_user, a), "Assignment published.")
     return redirect(url_for("find.assignment", assignment_id=a.id))
 
 
@@ -131,7 +137,6 @@ def save_template(assignment_id: int):
     form = TemplateForm()
     if form.validate_on_submit():
         templates_svc.save_as_template(current_user, a, form.name.data or a.title)
-        db.session.commit()
         flash("Saved as a template.", "success")
     return redirect(url_for("find.assignment", assignment_id=a.id))
 
@@ -166,7 +171,6 @@ def edit_template(template_id: int):
 def delete_template(template_id: int):
     t = access_template(current_user, template_id)
     templates_svc.delete_template(current_user, t)
-    db.session.commit()
     flash(f"Template \"{t.name}\" deleted.", "info")
     return redirect(url_for("find.templates"))
 
@@ -182,13 +186,8 @@ def upload_attachment(assignment_id: int):
         file = form.file.data
         upload = Upload(filename=getattr(file, "filename", "") or "",
                         data=file.read() if file else b"")
-        try:
-            added = attachments.add_attachment(current_user, a, upload)
-            db.session.commit()
-            flash(f"Attached {added.filename}.", "success")
-        except (ValidationFailed, InvalidState) as exc:
-            db.session.rollback()
-            flash((exc.fields or {}).get("file") or exc.message, "error")
+        act(lambda: attachments.add_attachment(current_user, a, upload),
+            lambda added: f"Attached {added.filename}.", field="file")
     return redirect(url_for("find.assignment", assignment_id=a.id))
 
 
@@ -206,13 +205,7 @@ def delete_attachment(attachment_id: int):
     att = access_attachment(current_user, attachment_id)
     back = (url_for("find.assignment", assignment_id=att.assignment_id) if att.assignment_id
             else url_for("find.edit_template", template_id=att.template_id))
-    try:
-        attachments.delete_attachment(current_user, att)
-        db.session.commit()
-        flash(f"Removed {att.filename}.", "info")
-    except InvalidState as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    act(lambda: attachments.delete_attachment(current_user, att), f"Removed {att.filename}.")
     return redirect(back)
 
 
@@ -224,14 +217,11 @@ def import_csv():
     if form.validate_on_submit():
         upload = request.files.get("file")
         text = upload.read().decode("utf-8", errors="replace") if upload else ""
-        try:
-            report = csv_import.import_csv(current_user, text, publish=form.publish.data)
-            db.session.commit()
+        ok, report = attempt(form, lambda: csv_import.import_csv(
+            current_user, text, publish=form.publish.data))
+        if ok:
             flash(f"{len(report.created)} assignments created; {len(report.errors)} rows "
                   "need fixing.", "success" if report.ok else "warning")
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_field_errors(form, exc.fields, exc.message)
     return render_template("find/import.html", form=form, report=report,
                            columns=csv_import.CSV_COLUMNS)
 
@@ -282,13 +272,7 @@ def my_pools():
 
 
 def _pool_action(action, message: str):
-    try:
-        action()
-        db.session.commit()
-        flash(message, "success")
-    except (InvalidState, PermissionDenied, ValidationFailed) as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    act(action, message)
     return redirect(url_for("find.my_pools"))
 
 

@@ -1,4 +1,7 @@
-"""Outgoing email: SMTP when SMTP_URL is set, otherwise printed to the log."""
+"""Outgoing email: SMTP when SMTP_URL is set, otherwise printed to the log.
+
+Only the outbox's email channel calls `send`: everything else enqueues.
+"""
 from __future__ import annotations
 
 import smtplib
@@ -16,7 +19,8 @@ class Mail:
     body: str
 
 
-def send(mail: Mail) -> None:
+def send(mail: Mail, *, message_id: str | None = None) -> None:
+    """Send now (the outbox calls this after commit; nothing else should)."""
     if current_app.config.get("MAIL_SUPPRESS"):
         return
     url = current_app.config.get("SMTP_URL")
@@ -24,6 +28,9 @@ def send(mail: Mail) -> None:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
+    if message_id:
+        domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip("> ")
+        message["Message-ID"] = f"<{message_id}@{domain}>"
     message.set_content(mail.body)
     if not url:
         current_app.logger.info("email to=%s subject=%r\n%s", mail.to, mail.subject, mail.body)
@@ -37,15 +44,3 @@ def send(mail: Mail) -> None:
             client.login(unquote(parsed.username), unquote(parsed.password or ""))
         client.send_message(message)
 
-
-def send_after_commit(to: str, subject: str, body: str) -> None:
-    """Queue an email that goes out only if the current transaction commits."""
-    from ..transactions import on_commit
-    app = current_app._get_current_object()
-    mail = Mail(to=to, subject=subject, body=body)
-
-    def _send() -> None:
-        with app.app_context():
-            send(mail)
-
-    on_commit(_send)

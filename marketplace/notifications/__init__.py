@@ -5,7 +5,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from ..api import register_api
-    from . import api, views
+    from ..core.outbox import register_channel
+    from ..web.api import register_api
+    from ..web.ui import register_page_context
+    from . import api, delivery, services, views
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
+    register_channel(app, "email", delivery.EMAIL)
+    register_page_context(app, lambda user: {
+        "unread_notifications": services.unread_count(user)})

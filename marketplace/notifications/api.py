@@ -5,9 +5,8 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..openapi import documented
-from ..pagination import page_args, paginate
+from ..web.openapi import documented
+from ..web.pagination import page_args, paginate
 from . import services
 from .models import Notification
 
@@ -34,5 +33,4 @@ def list_notifications():
 def read_notification(notification_id: int):
     note = services.access_notification(current_user, notification_id)
     services.mark_read(current_user, note)
-    db.session.commit()
     return jsonify(notification_json(note))

@@ -6,10 +6,9 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .. import clock
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
-from ..types import UTCDateTime
-
 
 # Only keyed notifications need the uniqueness check, so only they are indexed for it.
 DEDUPE_KEYED = text("dedupe_key IS NOT NULL")

@@ -1,13 +1,12 @@
-"""notify(): one in-app row per user, plus an email after commit."""
+"""notify(): one in-app row per user, plus an email through the outbox."""
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from .. import clock
 from ..accounts.models import User
+from ..core import clock, outbox
 from ..errors import NotFound
 from ..extensions import db
-from ..integrations import mail
 from .models import Notification
 
 
@@ -22,8 +21,13 @@ def notify(user: User, kind: str, title: str, body: str = "", *, link: str | Non
     db.session.add(note)
     db.session.flush()
     if email:
-        mail.send_after_commit(user.email, title, body + (f"\n\n{link}" if link else ""))
+        send_email(user.email, title, body + (f"\n\n{link}" if link else ""))
     return note
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    """An email that leaves only if the current transaction commits (through the outbox)."""
+    outbox.enqueue("email", {"to": to, "subject": subject, "body": body}, subject="email")
 
 
 def list_for(user: User, limit: int = 50) -> list[Notification]:

@@ -5,7 +5,6 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..accounts.access import login_required
-from ..extensions import db
 from . import services
 
 bp = Blueprint("notifications", __name__)
@@ -22,7 +21,6 @@ def inbox():
 @login_required
 def mark_all_read():
     services.mark_read(current_user)
-    db.session.commit()
     return redirect(url_for("notifications.inbox"))
 
 
@@ -31,5 +29,4 @@ def mark_all_read():
 def open_notification(notification_id: int):
     note = services.access_notification(current_user, notification_id)
     services.mark_read(current_user, note)
-    db.session.commit()
     return redirect(note.link or url_for("notifications.inbox"))

@@ -6,13 +6,12 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from .. import clock
 from ..accounts.access import admin_required, firm_required, technician_required
-from ..api import json_body
+from ..core import clock
+from ..core.uploads import file_response
 from ..errors import PermissionDenied, ValidationFailed
-from ..extensions import db
-from ..openapi import documented
-from ..uploads import file_response
+from ..web.api import json_body
+from ..web.openapi import documented
 from . import catalog, compliance, submissions
 from .expiry import run_sweep
 from .models import Credential, CredentialType
@@ -116,7 +115,6 @@ def submit():
         current_user, credential_type_id=type_id, number=data.get("number"),
         issuer=data.get("issuer"), issued_on=_date(data, "issued_on"),
         expires_on=_date(data, "expires_on"), coverage_cents=_int(data, "coverage_cents"))
-    db.session.commit()
     return jsonify(credential_json(cred)), 201
 
 
@@ -152,7 +150,6 @@ def decide(credential_id: int):
         submissions.request_info(current_user, cred, reason)
     else:
         raise ValidationFailed.field("decision", "Use approve, reject or request_info.")
-    db.session.commit()
     return jsonify(credential_json(cred))
 
 
@@ -163,7 +160,6 @@ def decide(credential_id: int):
                 k: {"type": "integer"} for k in ("reminders", "expired", "suspended")}})
 def sweep():
     result = run_sweep(clock.today())
-    db.session.commit()
     return jsonify({"reminders": result.reminders, "expired": result.expired,
                     "suspended": result.suspended})
 

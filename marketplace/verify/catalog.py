@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from .. import audit
 from ..accounts.models import Role, User
+from ..core import audit
 from ..errors import NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from .models import CredentialKind, CredentialType, RequirementItem, RequirementSet

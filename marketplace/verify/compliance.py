@@ -14,8 +14,8 @@ from typing import Iterable
 from sqlalchemy import and_, bindparam, func, or_, select
 
 from ..accounts.models import TechnicianProfile
+from ..core.money import format_money
 from ..extensions import db
-from ..money import format_money
 from .models import Credential, CredentialStatus, CredentialType, RequirementItem
 
 

@@ -13,17 +13,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import (String, case, cast, exists, func, insert, literal, or_, select, text,
-                        true, update)
+from sqlalchemy import (
+    String,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
-from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus
+from ..core import audit, clock, outbox, signals
+from ..core.links import path_for
+from ..core.sets import chunks, in_ids
+from ..core.types import UTCDateTime
 from ..extensions import db
 from ..notifications.models import Notification
-from ..sets import chunks, in_ids
-from ..transactions import on_commit
-from ..types import UTCDateTime
 from .models import Credential, CredentialStatus, CredentialType
 from .submissions import SUSPENDED_REASON
 
@@ -47,13 +59,9 @@ class SweepResult:
 
 
 def _queue_emails(notification_ids: list[int]) -> None:
-    """Emails go through the job queue after commit: one message for the whole run,
-    which a worker fans out into batches (enqueueing is not the sweep's work)."""
-    if not notification_ids:
-        return
-    from .tasks import email_notification_batches
-    ids = list(notification_ids)
-    on_commit(lambda: email_notification_batches.delay(ids))
+    """One outbox row per notification, in the sweep's transaction (one multi-row INSERT)."""
+    outbox.enqueue_many("email", [{"notification_id": i} for i in notification_ids],
+                        subject="credential notice")
 
 
 _NOTICE_COLUMNS = ["user_id", "kind", "title", "body", "link", "created_at"]
@@ -96,7 +104,7 @@ def _reminder_notices(on: date, stamp):
                       "away from you."))
     source = (select(_user_of(Credential.technician_id), literal("credential.expiring"),
                      title, body,
-                     literal("/verify/credentials"), literal(stamp, UTCDateTime), key)
+                     literal(path_for("verify.my_credentials")), literal(stamp, UTCDateTime), key)
               .select_from(Credential)
               .join(CredentialType, CredentialType.id == Credential.credential_type_id)
               .where(Credential.status == CredentialStatus.APPROVED,
@@ -130,7 +138,7 @@ def _lapse_notices(on: date, stamp, lapsed):
         "upcoming work that require it, and cannot accept such work until a renewal is "
         "approved. Upload the renewal to get back."))
     return (select(_user_of(lapsed.c.technician_id), literal("credential.expired"), title, body,
-                   literal("/verify/credentials"), literal(stamp, UTCDateTime))
+                   literal(path_for("verify.my_credentials")), literal(stamp, UTCDateTime))
             .select_from(lapsed)
             .join(CredentialType, CredentialType.id == lapsed.c.credential_type_id))
 

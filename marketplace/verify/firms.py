@@ -5,8 +5,9 @@ import re
 
 from sqlalchemy import select
 
-from .. import audit
 from ..accounts.models import Firm, FirmVerification, Membership, Role, User
+from ..core import audit
+from ..core.links import path_for
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..notifications.services import notify
@@ -70,10 +71,10 @@ def review_firm(admin: User, firm: Firm, *, approve: bool, reason: str = "") -> 
         if approve:
             notify(owner, "firm.verified", "Your firm is verified",
                    "Technicians now see the verified-firm badge on your work.",
-                   link="/verify/firm")
+                   link=path_for("verify.firm_details"))
         else:
             notify(owner, "firm.verification_rejected", "Firm verification needs changes",
-                   f"Reason: {reason}", link="/verify/firm")
+                   f"Reason: {reason}", link=path_for("verify.firm_details"))
     return firm
 
 

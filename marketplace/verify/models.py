@@ -3,13 +3,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..accounts.models import StrEnum, TechnicianProfile, enum_column
+from ..core import clock
+from ..core.types import UTCDateTime
 from ..extensions import db
-from ..types import UTCDateTime
 
 
 class CredentialKind(StrEnum):

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from .. import clock
 from ..accounts.models import User
+from ..core import clock
 from ..extensions import db
 from .models import Credential, CredentialStatus
 

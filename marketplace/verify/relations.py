@@ -10,23 +10,25 @@ from __future__ import annotations
 
 from typing import Callable
 
+from flask import Flask
 from sqlalchemy import Select, exists, false, null, select, union
 
+from ..core.hooks import hooks
 from ..extensions import db
 
-# name -> function returning select(firm_id, technician_id) labelled as such.
-_sources: dict[str, Callable[[], Select]] = {}
+HOOK = "works_with"
 
 
-def register(name: str, source: Callable[[], Select]) -> None:
-    """A stage adds a relationship; idempotent by name (several apps in tests)."""
-    _sources[name] = source
+def register_relation(app: Flask, source: Callable[[], Select]) -> None:
+    """A stage adds a relationship: `source()` selects (firm_id, technician_id) pairs."""
+    hooks(app).add(HOOK, source)
 
 
 def _pairs():
-    if not _sources:
+    sources = hooks().get(HOOK)
+    if not sources:
         return None
-    return union(*(source() for source in _sources.values())).subquery("works_with")
+    return union(*(source() for source in sources)).subquery("works_with")
 
 
 def works_with(firm_id: int, technician_id: int) -> bool:

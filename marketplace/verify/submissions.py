@@ -5,14 +5,15 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from .. import audit, clock, signals
 from ..accounts.models import TechnicianProfile, TechnicianStatus, User
 from ..accounts.services import set_technician_status
+from ..core import audit, clock, signals
+from ..core.links import path_for
+from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..integrations import storage
 from ..notifications.services import notify
-from ..uploads import Upload, check_upload, clean_filename, store
 from . import relations
 from .models import Credential, CredentialKind, CredentialStatus, CredentialType
 
@@ -136,13 +137,13 @@ def approve(admin: User, cred: Credential) -> Credential:
     notify(tech.user, "credential.approved", f"{name} approved",
            f"Your {name} was approved" + (f" and is valid through {cred.expires_on.isoformat()}."
                                           if cred.expires_on else "."),
-           link="/verify/credentials")
+           link=path_for("verify.my_credentials"))
     if tech.status == TechnicianStatus.SUSPENDED and tech.status_reason == SUSPENDED_REASON \
             and (cred.expires_on is None or cred.expires_on >= clock.today()):
         set_technician_status(admin, tech, TechnicianStatus.ACTIVE, None)
         notify(tech.user, "technician.reinstated", "You are reinstated",
                "A renewed credential was approved, so you can take work again.",
-               link="/verify/credentials")
+               link=path_for("verify.my_credentials"))
     signals.credential_approved.send(None, technician_id=tech.id,
                                      credential_type_id=cred.credential_type_id)
     return cred
@@ -156,7 +157,7 @@ def reject(admin: User, cred: Credential, reason: str) -> Credential:
     name = cred.credential_type.name
     notify(cred.technician.user, "credential.rejected", f"{name} was not accepted",
            f"Reason: {reason}\nYou can submit it again with the problem fixed.",
-           link="/verify/credentials")
+           link=path_for("verify.my_credentials"))
     return cred
 
 
@@ -167,7 +168,7 @@ def request_info(admin: User, cred: Credential, reason: str) -> Credential:
     _decide(admin, cred, CredentialStatus.NEEDS_INFO, reason)
     name = cred.credential_type.name
     notify(cred.technician.user, "credential.needs_info", f"More information needed: {name}",
-           reason, link=f"/verify/credentials/{cred.id}")
+           reason, link=path_for("verify.credential", credential_id=cred.id))
     return cred
 
 

@@ -4,19 +4,28 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import clock
-from ..accounts.access import (admin_required, firm_required, login_required,
-                               technician_required)
+from ..accounts.access import (
+    admin_required,
+    firm_required,
+    login_required,
+    technician_required,
+)
 from ..accounts.models import Role
+from ..core import clock
+from ..core.money import cents_to_decimal, parse_amount
+from ..core.uploads import Upload, file_response
 from ..errors import PermissionDenied
-from ..extensions import db
-from ..formkit import attempt, cents_or_none
-from ..money import cents_to_decimal, parse_amount
-from ..uploads import Upload, file_response
+from ..web.formkit import attempt, cents_or_none
 from . import catalog, compliance, submissions
 from .expiry import run_sweep
-from .forms import (CredentialForm, CredentialTypeForm, DecisionForm, InfoForm, RequirementSetForm,
-                    SweepForm)
+from .forms import (
+    CredentialForm,
+    CredentialTypeForm,
+    DecisionForm,
+    InfoForm,
+    RequirementSetForm,
+    SweepForm,
+)
 from .models import CredentialStatus
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
@@ -95,7 +104,7 @@ def review_queue():
 @admin_required
 def review(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
-    from ..audit import list_for_subject
+    from ..core.audit import list_for_subject
     return render_template("verify/review.html", cred=cred, form=DecisionForm(),
                            history=list_for_subject("credentials", cred.id))
 
@@ -122,7 +131,7 @@ def _decide(credential_id: int, decision: str):
     cred = submissions.access_credential(current_user, credential_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        from ..audit import list_for_subject
+        from ..core.audit import list_for_subject
         return render_template("verify/review.html", cred=cred, form=form,
                                history=list_for_subject("credentials", cred.id)), 422
     action = {"approve": lambda: submissions.approve(current_user, cred),
@@ -131,7 +140,7 @@ def _decide(credential_id: int, decision: str):
                                                                form.reason.data)}[decision]
     ok, _ = attempt(form, action)
     if not ok:
-        from ..audit import list_for_subject
+        from ..core.audit import list_for_subject
         return render_template("verify/review.html", cred=cred, form=form,
                                history=list_for_subject("credentials", cred.id)), 422
     flash({"approve": "Approved.", "reject": "Rejected; the technician sees your reason.",
@@ -145,7 +154,6 @@ def sweep():
     form = SweepForm()
     if form.validate_on_submit():
         result = run_sweep(clock.today())
-        db.session.commit()
         flash(f"Sweep done: {result.reminders} reminders, {result.expired} expired, "
               f"{result.suspended} suspended.", "success")
     return redirect(url_for("verify.review_queue"))
@@ -291,7 +299,6 @@ def edit_requirement_set(set_id: int):
 def delete_requirement_set(set_id: int):
     rset = catalog.access_requirement_set(current_user, set_id, edit=True)
     catalog.delete_requirement_set(current_user, rset)
-    db.session.commit()
     flash("Requirement set deleted.", "info")
     return redirect(url_for("verify.requirement_sets"))
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 09:43:07.645949
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types
+import marketplace.core.types
 
 
 # revision identifiers, used by Alembic.
@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('postal_code', sa.String(length=10), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('verification_status', sa.Enum('unverified', 'pending', 'verified', 'rejected', name='firmverification', native_enum=False, length=20), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_firms')),
     sa.UniqueConstraint('slug', name=op.f('uq_firms_slug'))
     )
@@ -53,8 +53,8 @@ def upgrade():
     sa.Column('kind', sa.Enum('firm', 'technician', 'admin', name='accountkind', native_enum=False, length=20), nullable=False),
     sa.Column('is_enabled', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -64,9 +64,9 @@ def upgrade():
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -76,7 +76,7 @@ def upgrade():
 
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('subject_type', sa.String(length=40), nullable=False),
@@ -101,10 +101,10 @@ def upgrade():
     sa.Column('budget_limit_cents', sa.Integer(), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('invited_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_invitations_firm_id_firms')),
     sa.ForeignKeyConstraint(['invited_by_id'], ['users.id'], name=op.f('fk_invitations_invited_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
@@ -119,7 +119,7 @@ def upgrade():
     sa.Column('firm_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.Enum('owner', 'manager', 'dispatcher', name='role', native_enum=False, length=20), nullable=False),
     sa.Column('budget_limit_cents', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_memberships_firm_id_firms')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_memberships_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memberships')),
@@ -146,9 +146,9 @@ def upgrade():
     sa.Column('availability', sa.JSON(), nullable=False),
     sa.Column('status', sa.Enum('active', 'suspended', 'offboarded', name='technicianstatus', native_enum=False, length=20), nullable=False),
     sa.Column('status_reason', sa.String(length=300), nullable=True),
-    sa.Column('status_changed_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_changed_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_technicians_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_technicians')),
     sa.UniqueConstraint('user_id', name=op.f('uq_technicians_user_id'))

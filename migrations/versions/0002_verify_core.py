@@ -8,7 +8,7 @@ Create Date: 2026-11-23 10:58:16.966775
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types
+import marketplace.core.types
 
 
 # revision identifiers, used by Alembic.
@@ -31,7 +31,7 @@ def upgrade():
     sa.Column('expires', sa.Boolean(), nullable=False),
     sa.Column('default_coverage_cents', sa.Integer(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_credential_types_firm_id_firms')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_credential_types'))
     )
@@ -46,8 +46,8 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=True),
     sa.Column('dedupe_key', sa.String(length=160), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
@@ -62,7 +62,7 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('min_rating_x100', sa.Integer(), nullable=True),
     sa.Column('min_completed_jobs', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_requirement_sets_firm_id_firms')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_requirement_sets'))
     )
@@ -84,10 +84,10 @@ def upgrade():
     sa.Column('status', sa.Enum('pending', 'needs_info', 'approved', 'rejected', 'expired', 'superseded', name='credentialstatus', native_enum=False, length=20), nullable=False),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('supersedes_id', sa.Integer(), nullable=True),
-    sa.Column('submitted_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['credential_type_id'], ['credential_types.id'], name=op.f('fk_credentials_credential_type_id_credential_types')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_credentials_reviewed_by_id_users')),
     sa.ForeignKeyConstraint(['supersedes_id'], ['credentials.id'], name=op.f('fk_credentials_supersedes_id_credentials')),

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 11:07:02.581280
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types
+import marketplace.core.types
 
 
 # revision identifiers, used by Alembic.
@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('label', sa.String(length=300), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_geocode_cache')),
     sa.UniqueConstraint('query', name=op.f('uq_geocode_cache_query'))
     )
@@ -51,7 +51,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_assignment_templates_created_by_id_users')),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_assignment_templates_firm_id_firms')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assignment_templates'))
@@ -72,8 +72,8 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('radius_km', sa.Integer(), nullable=False),
     sa.Column('schedule_kind', sa.Enum('window', 'flexible', name='schedulekind', native_enum=False, length=20), nullable=False),
-    sa.Column('starts_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('pricing', sa.Enum('fixed', 'hourly', 'blended', name='pricing', native_enum=False, length=20), nullable=False),
     sa.Column('rate_cents', sa.Integer(), nullable=False),
     sa.Column('hourly_rate_cents', sa.Integer(), nullable=True),
@@ -86,9 +86,9 @@ def upgrade():
     sa.Column('status', sa.Enum('draft', 'published', 'assigned', 'in_progress', 'submitted', 'approved', 'paid', 'cancelled', name='assignmentstatus', native_enum=False, length=20), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['technicians.id'], name=op.f('fk_assignments_assignee_id_technicians')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_assignments_created_by_id_users')),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_assignments_firm_id_firms')),
@@ -105,7 +105,7 @@ def upgrade():
     sa.Column('firm_id', sa.Integer(), nullable=False),
     sa.Column('technician_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_firm_blocks_firm_id_firms')),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], name=op.f('fk_firm_blocks_technician_id_technicians')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_firm_blocks')),
@@ -121,7 +121,7 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('visibility', sa.Enum('public', 'invite_only', 'private', name='poolvisibility', native_enum=False, length=20), nullable=False),
     sa.Column('requirement_set_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_talent_pools_firm_id_firms')),
     sa.ForeignKeyConstraint(['requirement_set_id'], ['requirement_sets.id'], name=op.f('fk_talent_pools_requirement_set_id_requirement_sets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_talent_pools'))
@@ -149,8 +149,8 @@ def upgrade():
     sa.Column('status', sa.Enum('invited', 'applied', 'active', 'removed', 'declined', name='poolmemberstatus', native_enum=False, length=20), nullable=False),
     sa.Column('removed_reason', sa.String(length=40), nullable=True),
     sa.Column('removed_credential_type_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['pool_id'], ['talent_pools.id'], name=op.f('fk_pool_members_pool_id_talent_pools')),
     sa.ForeignKeyConstraint(['removed_credential_type_id'], ['credential_types.id'], name=op.f('fk_pool_members_removed_credential_type_id_credential_types')),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], name=op.f('fk_pool_members_technician_id_technicians')),

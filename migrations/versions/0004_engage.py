@@ -8,7 +8,7 @@ Create Date: 2026-11-23 11:15:40.782454
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types
+import marketplace.core.types
 
 
 
@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('reason', sa.String(length=300), nullable=False),
     sa.Column('hours_before_start', sa.Integer(), nullable=False),
     sa.Column('offboarded', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_backouts_assignment_id_assignments')),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], name=op.f('fk_backouts_technician_id_technicians')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_backouts'))
@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('reason', sa.String(length=300), nullable=False),
     sa.Column('fee_cents', sa.Integer(), nullable=False),
     sa.Column('technician_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_cancellations_assignment_id_assignments')),
     sa.ForeignKeyConstraint(['cancelled_by_id'], ['users.id'], name=op.f('fk_cancellations_cancelled_by_id_users')),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], name=op.f('fk_cancellations_technician_id_technicians')),
@@ -59,7 +59,7 @@ def upgrade():
     sa.Column('cancellation_fee_cents', sa.Integer(), nullable=False),
     sa.Column('standby_size', sa.Integer(), nullable=False),
     sa.Column('open_to_marketplace', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_engagements_assignment_id_assignments')),
     sa.PrimaryKeyConstraint('assignment_id', name=op.f('pk_engagements'))
     )
@@ -70,8 +70,8 @@ def upgrade():
     sa.Column('target', sa.Enum('technicians', 'pool', 'top_matches', 'marketplace', name='targetkind', native_enum=False, length=20), nullable=False),
     sa.Column('target_ids', sa.JSON(), nullable=False),
     sa.Column('top_k', sa.Integer(), nullable=True),
-    sa.Column('due_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('offers_sent', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['engagements.assignment_id'], name=op.f('fk_routing_stages_assignment_id_engagements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_stages'))
@@ -87,10 +87,10 @@ def upgrade():
     sa.Column('source', sa.Enum('routed', 'standby', 'marketplace', name='offersource', native_enum=False, length=20), nullable=False),
     sa.Column('status', sa.Enum('open', 'applied', 'countered', 'accepted', 'declined', 'expired', 'closed', name='offerstatus', native_enum=False, length=20), nullable=False),
     sa.Column('price_cents', sa.Integer(), nullable=False),
-    sa.Column('expires_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decline_reason', sa.String(length=300), nullable=True),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('responded_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_offers_assignment_id_assignments')),
     sa.ForeignKeyConstraint(['stage_id'], ['routing_stages.id'], name=op.f('fk_offers_stage_id_routing_stages')),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], name=op.f('fk_offers_technician_id_technicians')),
@@ -108,12 +108,12 @@ def upgrade():
     sa.Column('proposed_by', sa.String(length=12), nullable=False),
     sa.Column('price_cents', sa.Integer(), nullable=False),
     sa.Column('expenses_cents', sa.Integer(), nullable=False),
-    sa.Column('starts_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ends_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ends_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'accepted', 'rejected', 'withdrawn', name='counterstatus', native_enum=False, length=20), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', marketplace.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['offer_id'], ['offers.id'], name=op.f('fk_counteroffers_offer_id_offers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_counteroffers'))
     )

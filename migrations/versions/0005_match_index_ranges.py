@@ -11,7 +11,7 @@ marketplace/find/match_index.py at the time of writing).
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types  # noqa: F401
+import marketplace.core.types
 
 
 revision = '0005_match_index_ranges'

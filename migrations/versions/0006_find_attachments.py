@@ -8,7 +8,7 @@ Create Date: 2026-11-23 14:50:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.types
+import marketplace.core.types
 
 
 # revision identifiers, used by Alembic.
@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('mime', sa.String(length=60), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('(assignment_id IS NULL) <> (template_id IS NULL)', name=op.f('ck_assignment_attachments_one_owner')),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_assignment_attachments_assignment_id_assignments')),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_assignment_attachments_firm_id_firms')),

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.engage.models import Offer, OfferSource, OfferStatus
 from marketplace.extensions import db
 from marketplace.find.models import Assignment, AssignmentStatus, PoolMember, PoolMemberStatus, TalentPool
-from marketplace.signals import technician_changed
+from marketplace.core.signals import technician_changed
 from tests import factories
 from tests.browser import PHONE, login, screenshot
 from tests.find.helpers import DALLAS, make_assignment, tech_at

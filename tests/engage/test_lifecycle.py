@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.accounts.models import Role
-from marketplace.audit import AuditEntry
+from marketplace.core.audit import AuditEntry
 from marketplace.engage import backfill, offers, routing
 from marketplace.find.lifecycle import ALLOWED, transition
 from marketplace.engage.models import (Backout, CounterStatus, Offer,
@@ -17,7 +17,7 @@ from marketplace.engage.routing import StagePlan
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.find.models import AssignmentStatus as S, PoolMember, PoolMemberStatus, TalentPool
-from marketplace.signals import credentials_lapsed, technician_changed
+from marketplace.core.signals import credentials_lapsed, technician_changed
 from tests import factories
 from tests.find.helpers import DALLAS, START, give_credential, make_assignment, requirement_set, tech_at
 

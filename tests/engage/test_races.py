@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.pool import NullPool
 
-from marketplace import clock, create_app
+from marketplace.core import clock
+from marketplace import create_app
 from marketplace.engage import offers, routing
 from marketplace.engage.models import Offer, RoutingMode, TargetKind
 from marketplace.errors import InvalidState

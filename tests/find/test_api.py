@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.accounts import tokens
 from marketplace.accounts.models import Role
 from marketplace.extensions import db

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.find import csv_import
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.accounts.models import Role
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db

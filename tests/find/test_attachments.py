@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.accounts.tokens import issue_api_token
 from marketplace.engage import offers, routing
 from marketplace.engage.models import Offer, RoutingMode, TargetKind
@@ -17,7 +17,7 @@ from marketplace.find import attachments
 from marketplace.find.attachment_models import Attachment
 from marketplace.find.models import AssignmentStatus
 from marketplace.integrations import storage
-from marketplace.uploads import Upload
+from marketplace.core.uploads import Upload
 from tests import factories
 from tests.find.helpers import make_assignment
 from tests.verify.helpers import PDF, PNG
@@ -175,7 +175,7 @@ def test_api_lists_uploads_downloads_and_deletes(client, world):
 
 
 def test_an_uploaded_name_keeps_no_folder_part():
-    from marketplace.uploads import clean_filename
+    from marketplace.core.uploads import clean_filename
     assert clean_filename("C:\\plans\\dock map.pdf") == "dock map.pdf"
     assert clean_filename("../../etc/passwd") == "passwd"
     assert clean_filename("  ") == "document"

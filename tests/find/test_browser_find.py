@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.find import assignment_templates, assignments, attachments
 from marketplace.find.attachment_models import Attachment
 from marketplace.find.matching import rebuild_index
 from marketplace.find.models import Assignment, AssignmentStatus
-from marketplace.find.seed import scope_pdf
-from marketplace.uploads import Upload
+from marketplace.demo.find import scope_pdf
+from marketplace.core.uploads import Upload
 from tests import factories
 from tests.browser import PHONE, login, screenshot
 from tests.find.helpers import DALLAS, tech_at

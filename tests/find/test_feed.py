@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.find.matching import feed_for

@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role, TechnicianStatus
 from marketplace.extensions import db
 from marketplace.find.matching import MatchQuery, match_brute_force, rebuild_index, search
 from marketplace.find.models import AssignmentStatus
-from marketplace.signals import technician_changed
+from marketplace.core.signals import technician_changed
 from tests import factories
 from tests.find.helpers import DALLAS, START, give_credential, make_assignment, \
     requirement_set, tech_at

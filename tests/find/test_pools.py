@@ -10,7 +10,7 @@ from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.find import pools
 from marketplace.find.models import PoolMemberStatus
-from marketplace.signals import credential_approved, credentials_lapsed
+from marketplace.core.signals import credential_approved, credentials_lapsed
 from tests import factories
 from tests.find.helpers import give_credential, requirement_set
 

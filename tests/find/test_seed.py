@@ -1,9 +1,9 @@
 """The demo data loads through the services and gives the demo something to show."""
 import random
 
-from marketplace.accounts import seed as accounts_seed
+from marketplace.demo import accounts as accounts_seed
 from marketplace.extensions import db
-from marketplace.find import seed as find_seed
+from marketplace.demo import find as find_seed
 from marketplace.find.matching import feed_for, match_technicians
 from marketplace.find.models import AssignmentStatus
 

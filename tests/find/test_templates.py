@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.find import assignment_templates as templates_svc
 from marketplace.find import assignments as svc

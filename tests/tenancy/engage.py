@@ -1,7 +1,7 @@
 """Firm A's routed assignment with technician A's offer and counteroffer."""
 from datetime import timedelta
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.engage import offers, routing
 from marketplace.engage.models import Offer, RoutingMode, TargetKind
 from marketplace.extensions import db

@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 from marketplace.extensions import db
 from marketplace.find import assignment_templates, assignments, attachments, pools
 from marketplace.find.matching import rebuild_index
-from marketplace.uploads import Upload
+from marketplace.core.uploads import Upload
 
 
 def build(world: dict) -> None:
-    from marketplace import clock
+    from marketplace.core import clock
     owner = world["owner_a"]
     marker = world["marker"]
     clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc))

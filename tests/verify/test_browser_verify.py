@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.verify.models import (CredentialKind, CredentialType, RequirementItem,
                                        RequirementSet)

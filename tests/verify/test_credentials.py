@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from marketplace import clock
-from marketplace.audit import list_for_subject
+from marketplace.core import clock
+from marketplace.core.audit import list_for_subject
 from marketplace.errors import InvalidState, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification

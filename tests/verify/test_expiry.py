@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from marketplace import clock, signals
+from marketplace.core import clock, signals
 from marketplace.accounts.models import TechnicianStatus
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
@@ -120,9 +120,9 @@ def test_technician_with_no_valid_credential_left_is_suspended_and_reinstated_on
 
 
 def test_sweep_suspension_is_audited_and_leaves_the_match_index(app, ctx):
-    from marketplace.audit import AuditEntry
+    from marketplace.core.audit import AuditEntry
     from marketplace.find.models import MatchIndexRow
-    from marketplace.signals import technician_changed
+    from marketplace.core.signals import technician_changed
     _at(DAY)
     t = ctype()
     techs = [factories.technician() for _ in range(3)]
@@ -204,9 +204,9 @@ def test_cli_command_runs_the_sweep(app, insured):
 
 
 def test_celery_task_and_beat_entry(app, insured):
-    from marketplace.jobs import BEAT_SCHEDULE
+    from marketplace.extensions import celery
     from marketplace.verify.tasks import sweep
-    assert BEAT_SCHEDULE["verify-sweep-daily"]["task"] == sweep.name
+    assert celery.conf.beat_schedule["verify-sweep-daily"]["task"] == sweep.name
     out = sweep.delay((DAY + timedelta(days=31)).isoformat()).get(timeout=10)
     assert out["expired"] == 1
 

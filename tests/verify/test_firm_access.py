@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.engage.models import Offer
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db

@@ -5,7 +5,7 @@ import pytest
 from flask import render_template_string
 
 from marketplace.accounts.models import FirmVerification, Role
-from marketplace.audit import list_for_subject
+from marketplace.core.audit import list_for_subject
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.verify import firms

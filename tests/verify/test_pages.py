@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from marketplace import clock
+from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.verify import catalog, firms, submissions
 from tests import factories

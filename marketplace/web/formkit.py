@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
+from flask import flash
 from flask_wtf import FlaskForm
 
-from .errors import InvalidState, ValidationFailed
-from .extensions import db
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
 
 T = TypeVar("T")
 
@@ -27,18 +28,34 @@ def apply_field_errors(form: FlaskForm, fields: dict[str, str], message: str = "
 
 
 def attempt(form: FlaskForm, action: Callable[[], T]) -> tuple[bool, T | None]:
-    """Call the service, commit on success; on a rule failure roll back and keep the input."""
+    """Call the service; on a rule failure undo its writes and keep the input.
+
+    Success is committed by the request's boundary (web/boundary.py)."""
     try:
-        result = action()
-        db.session.commit()
-        return True, result
+        return True, action()
     except (ValidationFailed, InvalidState) as exc:
         db.session.rollback()
         apply_field_errors(form, exc.fields, exc.message)
         return False, None
 
 
+def act(action: Callable[[], T], success: str | Callable[[T], str], *,
+        field: str | None = None) -> tuple[bool, T | None]:
+    """For a button that redirects: call the service and flash its outcome.
+
+    A rule failure undoes the service's writes and flashes why (the message of
+    `field`, when the service named it); success is flashed as given."""
+    try:
+        result = action()
+    except (ValidationFailed, InvalidState, PermissionDenied) as exc:
+        db.session.rollback()
+        flash((exc.fields or {}).get(field or "") or exc.message, "error")
+        return False, None
+    flash(success(result) if callable(success) else success, "success")
+    return True, result
+
+
 def cents_or_none(value) -> int | None:
     """A WTForms DecimalField value in dollars -> integer cents."""
-    from .money import parse_amount
+    from ..core.money import parse_amount
     return None if value is None else parse_amount(str(value))

@@ -6,11 +6,18 @@ import random
 from sqlalchemy import select
 
 from ..accounts.models import Role
+from ..engage.models import (
+    Counteroffer,
+    Engagement,
+    Offer,
+    OfferSource,
+    OfferStatus,
+    RoutingMode,
+    TargetKind,
+)
+from ..engage.routing import StagePlan, route_assignment
 from ..extensions import db
 from ..find.models import AssignmentStatus
-from .models import (Counteroffer, Engagement, Offer, OfferSource, OfferStatus, RoutingMode,
-                     TargetKind)
-from .routing import StagePlan, route_assignment
 
 
 def seed(rng: random.Random, world: dict) -> dict:

@@ -6,12 +6,23 @@ import random
 
 from werkzeug.security import generate_password_hash
 
-from .. import audit
-from ..catalog import METROS, SKILLS
+from ..accounts.models import (
+    AccountKind,
+    Firm,
+    FirmVerification,
+    Membership,
+    Role,
+    Skill,
+    SkillLevel,
+    TechnicianProfile,
+    TechnicianSkill,
+    TechnicianStatus,
+    User,
+)
+from ..accounts.services import default_availability
+from ..core import audit
 from ..extensions import db
-from .models import (AccountKind, Firm, FirmVerification, Membership, Role, Skill, SkillLevel,
-                     TechnicianProfile, TechnicianSkill, TechnicianStatus, User)
-from .services import default_availability
+from .catalog import METROS, SKILLS
 
 DEMO_PASSWORD = "demo-password-1"
 

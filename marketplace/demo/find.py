@@ -4,15 +4,15 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from .. import clock
 from ..accounts.models import Role
+from ..core import clock
+from ..core.uploads import Upload
 from ..extensions import db
-from ..uploads import Upload
-from . import assignment_templates as templates_svc
-from . import assignments as svc
-from . import attachments, pools
-from .match_index import rebuild_index
-from .models import AssignmentStatus
+from ..find import assignment_templates as templates_svc
+from ..find import assignments as svc
+from ..find import attachments, pools
+from ..find.match_index import rebuild_index
+from ..find.models import AssignmentStatus
 
 JOBS = [
     ("Install 4 IP cameras", "cctv", "Mount and aim four cameras; test recording on the NVR."),

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from .accounts.tokens import authenticate_token
-from .errors import Unauthenticated, ValidationFailed
-from .extensions import csrf, db, limiter
+from ..core.hooks import hooks
+from ..errors import Unauthenticated, ValidationFailed
+from ..extensions import csrf, limiter
 from .openapi import build_document
 
 PREFIX = "/api/v1"
 api = Blueprint("api", __name__)
 PUBLIC_PATHS = {PREFIX + "/openapi.json"}
+AUTH_HOOK = "api_authenticators"
+
+
+def register_authenticator(app: Flask, authenticate) -> None:
+    """`authenticate(raw_token) -> user | None`; accounts registers personal tokens."""
+    hooks(app).add(AUTH_HOOK, authenticate)
 
 
 @api.get("/openapi.json")
@@ -28,10 +34,14 @@ def _authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
-    user = authenticate_token(raw.strip()) if scheme.lower() == "bearer" else None
+    user = None
+    if scheme.lower() == "bearer":
+        for authenticate in hooks().get(AUTH_HOOK):
+            user = authenticate(raw.strip())
+            if user is not None:
+                break
     if user is None:
         raise Unauthenticated("Send a valid personal API token as `Authorization: Bearer <token>`.")
-    db.session.commit()  # records last_used_at
     # The token's user is the current user for this request only: no cookie.
     g._login_user = user
     return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .errors import ValidationFailed
+from ..errors import ValidationFailed
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "EUR": "€", "GBP": "£"}
 

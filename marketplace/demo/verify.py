@@ -8,10 +8,16 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from .. import clock
+from ..core import clock
 from ..extensions import db
-from .models import (Credential, CredentialKind, CredentialStatus, CredentialType,
-                     RequirementItem, RequirementSet)
+from ..verify.models import (
+    Credential,
+    CredentialKind,
+    CredentialStatus,
+    CredentialType,
+    RequirementItem,
+    RequirementSet,
+)
 
 CATALOG = [
     # name, kind, issuing body, requires document, expires, default coverage (cents)

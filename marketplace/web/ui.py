@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_login import current_user
 
-from .clock import as_utc
-from .money import format_money
+from ..core.clock import as_utc
+from ..core.hooks import hooks
+from ..core.money import format_money
 
 
 @dataclass(order=True)
@@ -28,15 +29,18 @@ class Panel:
 
 
 def register_nav(app: Flask, role: str, label: str, endpoint: str, order: int = 50) -> None:
-    app.extensions.setdefault("nav", {}).setdefault(role, []).append(
-        NavItem(order, label, endpoint))
+    hooks(app).add(f"nav:{role}", NavItem(order, label, endpoint))
 
 
 def register_panel(app: Flask, role: str, template: str,
                    context: Callable[[object], dict], order: int = 50) -> None:
     """A dashboard panel: `context(user)` returns the template's variables."""
-    app.extensions.setdefault("panels", {}).setdefault(role, []).append(
-        Panel(order, template, context))
+    hooks(app).add(f"panels:{role}", Panel(order, template, context))
+
+
+def register_page_context(app: Flask, context: Callable[[object], dict]) -> None:
+    """Variables every page gets for the signed-in user (e.g. the unread count)."""
+    hooks(app).add("page_context", context)
 
 
 def role_of(user) -> str | None:
@@ -54,7 +58,7 @@ def role_of(user) -> str | None:
 def panels_for(user) -> list[tuple[str, dict]]:
     role = role_of(user)
     return [(p.template, p.context(user))
-            for p in sorted(current_app.extensions.get("panels", {}).get(role, []))]
+            for p in sorted(hooks().get(f"panels:{role}"))]
 
 
 def local_time(value: datetime | None, tz: str | None = None, fmt: str = "%a %b %-d, %-I:%M %p") -> str:
@@ -72,9 +76,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _navigation():
         role = role_of(current_user)
-        items = sorted(current_app.extensions.get("nav", {}).get(role, [])) if role else []
-        unread = 0
+        items = sorted(hooks().get(f"nav:{role}")) if role else []
+        context = {"nav_items": items, "user_role": role}
         if role:
-            from .notifications.services import unread_count
-            unread = unread_count(current_user)
-        return {"nav_items": items, "user_role": role, "unread_notifications": unread}
+            for extra in hooks().get("page_context"):
+                context.update(extra(current_user))
+        return context

@@ -6,8 +6,8 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import Select, func, select
 
-from .errors import ValidationFailed
-from .extensions import db
+from ..errors import ValidationFailed
+from ..extensions import db
 
 MAX_PER_PAGE = 100
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from flask import Response, current_app
 
-from .errors import ValidationFailed
-from .integrations import storage
+from ..errors import ValidationFailed
+from ..integrations import storage
 from .transactions import on_rollback
 
 

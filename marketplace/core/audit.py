@@ -8,8 +8,8 @@ from flask import g, has_request_context
 from sqlalchemy import JSON, ForeignKey, Index, String, event, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..extensions import db
 from . import clock
-from .extensions import db
 from .types import UTCDateTime
 
 

@@ -1,13 +1,32 @@
 """The three home dashboards. Each is a shell; stages add panels to it."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from .accounts.access import admin_required, firm_required, technician_required
+from ..errors import PermissionDenied, Unauthenticated
 from .ui import panels_for, role_of
 
 bp = Blueprint("dashboards", __name__)
+
+
+def _for(role: str):
+    """The dashboard of one role (the role comes from the user, as the navigation's does)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped():
+            if not current_user.is_authenticated:
+                raise Unauthenticated()
+            if role_of(current_user) != role:
+                raise PermissionDenied(f"This page is for {ROLE_NAMES[role]}.")
+            return view()
+        return wrapped
+    return decorator
+
+
+ROLE_NAMES = {"firm": "firm members", "technician": "technicians", "admin": "platform admins"}
 
 
 @bp.get("/")
@@ -26,20 +45,20 @@ def home():
 
 
 @bp.get("/firm")
-@firm_required()
+@_for("firm")
 def firm():
     return render_template("dashboards/firm.html", firm=current_user.firm,
                            panels=panels_for(current_user))
 
 
 @bp.get("/tech")
-@technician_required
+@_for("technician")
 def technician():
     return render_template("dashboards/technician.html", profile=current_user.technician,
                            panels=panels_for(current_user))
 
 
 @bp.get("/admin")
-@admin_required
+@_for("admin")
 def admin():
     return render_template("dashboards/admin.html", panels=panels_for(current_user))

@@ -19,12 +19,12 @@ _UNDO = "after_rollback_callbacks"
 
 
 def on_commit(callback: Callable[[], None]) -> None:
-    from .extensions import db
+    from ..extensions import db
     db.session.info.setdefault(_KEY, []).append(callback)
 
 
 def on_rollback(callback: Callable[[], None]) -> None:
-    from .extensions import db
+    from ..extensions import db
     db.session.info.setdefault(_UNDO, []).append(callback)
 
 

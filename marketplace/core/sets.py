@@ -6,7 +6,7 @@ from typing import Iterable
 from sqlalchemy import Integer, any_, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from .extensions import db
+from ..extensions import db
 
 # SQLite binds one parameter per id; stay well under its variable limit.
 SQLITE_CHUNK = 10_000

@@ -1,0 +1,72 @@
+"""The per-app registry of what stages plug in.
+
+An earlier stage reads a named hook; a later stage fills it in its
+`init_app`. Nothing is kept in module globals, so several apps (tests,
+workers) never see each other's registrations.
+
+Hooks in use (name: what each entry is):
+
+- ``works_with``: ``() -> Select`` of ``(firm_id, technician_id)`` pairs; verify's
+  relation rule is their union.
+- ``assignment_readers``: ``(technician_id, assignment_id) -> bool``; a technician
+  who may read an assignment besides its assignee.
+- ``nav``: ``NavItem`` per role; ``panels``: dashboard ``Panel`` per role.
+- ``beat``: ``(name, entry)`` Celery beat entries.
+- ``api_authenticators``: ``(raw_token) -> user | None``.
+- ``page_context``: ``(user) -> dict`` merged into every template's context.
+- ``outbox_channels``: ``(payload, message) -> None`` deliverers, keyed by channel.
+- ``match_ranking``: ranking terms for matching; ``requirement_conditions``:
+  extra conditions a requirement set can carry (later stages).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+
+_KEY = "marketplace.hooks"
+
+
+class Hooks:
+    """Named lists (and keyed maps) of registrations for one app."""
+
+    def __init__(self) -> None:
+        self._lists: dict[str, list[Any]] = {}
+        self._maps: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, item: Any) -> Any:
+        self._lists.setdefault(name, []).append(item)
+        return item
+
+    def get(self, name: str) -> list[Any]:
+        return list(self._lists.get(name, ()))
+
+    def put(self, name: str, key: str, item: Any) -> Any:
+        """A keyed registration; a second one under the same key is a mistake."""
+        entries = self._maps.setdefault(name, {})
+        if key in entries and entries[key] is not item:
+            raise ValueError(f"hook {name!r} already has {key!r}")
+        entries[key] = item
+        return item
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        return dict(self._maps.get(name, {}))
+
+
+def init_app(app: Flask) -> Hooks:
+    return app.extensions.setdefault(_KEY, Hooks())
+
+
+def hooks(app: Flask | None = None) -> Hooks:
+    """The registry of `app` (default: the current app)."""
+    target = app if app is not None else current_app
+    return target.extensions[_KEY]
+
+
+def register(app: Flask, name: str, item: Any) -> Any:
+    return hooks(app).add(name, item)
+
+
+def registered(name: str) -> list[Any]:
+    return hooks().get(name)
+

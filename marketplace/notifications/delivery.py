@@ -1,0 +1,42 @@
+"""How the outbox's email rows reach people: one SMTP message per row.
+
+A row carries either the message itself (`to`, `subject`, `body`) or the id of
+an in-app notification to send as email (the sweep writes thousands at once).
+The row's key is the email's Message-ID, so a redelivery after a crash is
+recognisable as the same message.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..core.outbox import Channel, OutboxMessage
+from ..extensions import db
+from ..integrations import mail
+from .models import Notification
+
+
+def _compose(payload: dict) -> mail.Mail | None:
+    if "notification_id" not in payload:
+        return mail.Mail(to=payload["to"], subject=payload["subject"], body=payload["body"])
+    row = db.session.execute(
+        select(User.email, Notification.title, Notification.body, Notification.link)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.id == payload["notification_id"])).first()
+    if row is None:
+        return None
+    email, title, body, link = row
+    return mail.Mail(to=email, subject=title, body=body + (f"\n\n{link}" if link else ""))
+
+
+def deliver_email(payload: dict, message: OutboxMessage) -> None:
+    composed = _compose(payload)
+    db.session.rollback()
+    if composed is None:
+        current_app.logger.warning("outbox email %s: nothing to send", message.message_id)
+        return
+    mail.send(composed, message_id=message.message_id)
+
+
+EMAIL = Channel(deliver=deliver_email, max_attempts=8)
