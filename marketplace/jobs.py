@@ -76,10 +76,3 @@ def heartbeat(note: str = "") -> dict:
     count = db.session.execute(text("SELECT 1")).scalar_one()
     return {"ok": count == 1, "at": clock.now().isoformat(), "note": note}
 
-
-@celery.task(name="marketplace.outbox.relay")
-def relay_outbox(channel: str | None = None) -> dict:
-    """Deliver the outbox's due messages (after each commit that adds some, and every 30 s)."""
-    from .core import outbox
-    result = outbox.relay(channel=channel)
-    return {"sent": result.sent, "failed": result.failed, "dead": result.dead}

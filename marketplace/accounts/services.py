@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import audit, clock, outbox
+from ..core.actions import Action
 from ..core.links import external_url
 from ..core.signals import technician_changed
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -97,7 +98,7 @@ def register_firm(*, firm_name: str, owner_name: str, email: str, password: str,
     db.session.flush()
     db.session.add(Membership(user=user, firm=firm, role=Role.OWNER))
     db.session.flush()
-    audit.record("firm.registered", firm, actor=user, firm_id=firm.id,
+    audit.record(Action.FIRM_REGISTERED, firm, actor=user, firm_id=firm.id,
                  after={"name": firm.name, "owner": user.email})
     return user
 
@@ -111,7 +112,7 @@ def register_technician(*, name: str, email: str, password: str,
     if postal_code:
         _apply_location(profile, postal_code)
     db.session.flush()
-    audit.record("technician.registered", profile, actor=user, after={"email": user.email})
+    audit.record(Action.TECHNICIAN_REGISTERED, profile, actor=user, after={"email": user.email})
     return user
 
 
@@ -123,7 +124,7 @@ def create_admin(*, email: str, name: str, password: str) -> User:
     """Platform admins exist only through the CLI, never through sign-up."""
     user = _new_user(email, name, password, AccountKind.ADMIN)
     db.session.flush()
-    audit.record("admin.created", user, after={"email": user.email})
+    audit.record(Action.ADMIN_CREATED, user, after={"email": user.email})
     return user
 
 
@@ -152,7 +153,7 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_strength(new, "new_password")
     user.password_hash = generate_password_hash(new)
     user.session_version += 1
-    audit.record("user.password_changed", user, actor=user)
+    audit.record(Action.USER_PASSWORD_CHANGED, user, actor=user)
 
 
 def load_session_user(session_id: str) -> User | None:
@@ -211,7 +212,7 @@ def invite_member(actor: User, *, email: str, role: str,
                             invited_by_id=actor.id, expires_at=clock.now() + ttl)
     db.session.add(invitation)
     db.session.flush()
-    audit.record("member.invited", invitation, actor=actor, firm_id=membership.firm_id,
+    audit.record(Action.MEMBER_INVITED, invitation, actor=actor, firm_id=membership.firm_id,
                  after={"email": email, "role": role_value.value,
                         "budget_limit_cents": budget_limit_cents})
     link = external_url("accounts.accept_invitation", token=raw)
@@ -240,7 +241,7 @@ def accept_invitation(raw: str, *, name: str, password: str) -> User:
                               budget_limit_cents=invitation.budget_limit_cents))
     invitation.accepted_at = clock.now()
     db.session.flush()
-    audit.record("member.joined", invitation, actor=user, firm_id=invitation.firm_id,
+    audit.record(Action.MEMBER_JOINED, invitation, actor=user, firm_id=invitation.firm_id,
                  after={"email": user.email, "role": invitation.role.value})
     return user
 
@@ -250,7 +251,7 @@ def revoke_invitation(actor: User, invitation: Invitation) -> None:
     if invitation.status != "pending":
         raise InvalidState(f"This invitation is already {invitation.status}.")
     invitation.revoked_at = clock.now()
-    audit.record("member.invitation_revoked", invitation, actor=actor,
+    audit.record(Action.MEMBER_INVITATION_REVOKED, invitation, actor=actor,
                  firm_id=invitation.firm_id)
 
 
@@ -267,7 +268,7 @@ def update_member(actor: User, member: Membership, *, role: str,
     before = {"role": member.role.value, "budget_limit_cents": member.budget_limit_cents}
     member.role = new_role
     member.budget_limit_cents = budget_limit_cents if new_role == Role.DISPATCHER else None
-    audit.record("member.updated", member, actor=actor, firm_id=member.firm_id, before=before,
+    audit.record(Action.MEMBER_UPDATED, member, actor=actor, firm_id=member.firm_id, before=before,
                  after={"role": new_role.value, "budget_limit_cents": member.budget_limit_cents})
 
 
@@ -278,7 +279,7 @@ def remove_member(actor: User, member: Membership) -> None:
     if member.role == Role.OWNER and mine.role != Role.OWNER:
         raise PermissionDenied("Only an owner can remove an owner.")
     user = member.user
-    audit.record("member.removed", member, actor=actor, firm_id=member.firm_id,
+    audit.record(Action.MEMBER_REMOVED, member, actor=actor, firm_id=member.firm_id,
                  before={"email": user.email, "role": member.role.value})
     user.is_enabled = False
     user.session_version += 1
@@ -333,7 +334,7 @@ def update_technician_profile(user: User, *, headline: str, bio: str, phone: str
     profile.hourly_rate_cents = hourly_rate_cents
     profile.availability = {d: bool(availability.get(d)) for d in default_availability()}
     db.session.flush()
-    audit.record("technician.profile_updated", profile, actor=user, before=before,
+    audit.record(Action.TECHNICIAN_PROFILE_UPDATED, profile, actor=user, before=before,
                  after={"postal_code": profile.postal_code,
                         "travel_radius_km": profile.travel_radius_km,
                         "hourly_rate_cents": profile.hourly_rate_cents})
@@ -364,7 +365,7 @@ def set_skills(user: User, levels: dict[int, int]) -> TechnicianProfile:
         else:
             profile.skills.append(TechnicianSkill(skill_id=skill_id, level=level))
     db.session.flush()
-    audit.record("technician.skills_updated", profile, actor=user,
+    audit.record(Action.TECHNICIAN_SKILLS_UPDATED, profile, actor=user,
                  before={"skills": {str(k): v for k, v in before.items()}},
                  after={"skills": {str(k): v for k, v in levels.items()}})
     technician_changed.send(profile.id)
@@ -379,7 +380,7 @@ def set_technician_status(actor: User | None, profile: TechnicianProfile,
     before = {"status": profile.status.value, "reason": profile.status_reason}
     profile.status, profile.status_reason = status, reason
     profile.status_changed_at = clock.now()
-    audit.record("technician.status_changed", profile, actor=actor, before=before,
+    audit.record(Action.TECHNICIAN_STATUS_CHANGED, profile, actor=actor, before=before,
                  after={"status": status.value, "reason": reason})
     technician_changed.send(profile.id)
     return True

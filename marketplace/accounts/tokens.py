@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..core import audit, clock
+from ..core.actions import Action
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
 from .models import ApiToken, User
@@ -29,7 +30,7 @@ def issue_api_token(user: User, name: str) -> tuple[ApiToken, str]:
                      token_hash=hash_token(raw))
     db.session.add(token)
     db.session.flush()
-    audit.record("api_token.issued", token, actor=user, firm_id=_firm_id(user),
+    audit.record(Action.API_TOKEN_ISSUED, token, actor=user, firm_id=_firm_id(user),
                  after={"name": token.name, "prefix": token.prefix})
     return token, raw
 
@@ -38,7 +39,7 @@ def revoke_api_token(user: User, token: ApiToken) -> None:
     if token.revoked_at is not None:
         raise InvalidState("This token is already revoked.")
     token.revoked_at = clock.now()
-    audit.record("api_token.revoked", token, actor=user, firm_id=_firm_id(user))
+    audit.record(Action.API_TOKEN_REVOKED, token, actor=user, firm_id=_firm_id(user))
 
 
 def authenticate_token(raw: str) -> User | None:

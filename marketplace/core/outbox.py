@@ -24,7 +24,7 @@ from flask import current_app
 from sqlalchemy import JSON, Enum, Index, Integer, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import celery, db
 from . import clock
 from .hooks import hooks
 from .transactions import on_commit
@@ -126,9 +126,8 @@ def _relay_after_commit() -> None:
 
     def _start() -> None:
         if app.config.get("OUTBOX_RELAY_AFTER_COMMIT", True):
-            from ..jobs import relay_outbox
             with app.app_context():
-                relay_outbox.delay()
+                relay_task.delay()
 
     on_commit(_start)
     on_commit(lambda: db.session.info.pop(_SCHEDULED, None))
@@ -229,3 +228,10 @@ def resend(message: OutboxMessage) -> None:
         lease_token=None))
     _relay_after_commit()
 
+
+
+@celery.task(name="marketplace.outbox.relay")
+def relay_task(channel: str | None = None) -> dict:
+    """Deliver the due messages (after each commit that adds some, and every 30 s)."""
+    result = relay(channel=channel)
+    return {"sent": result.sent, "failed": result.failed, "dead": result.dead}

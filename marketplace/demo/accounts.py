@@ -21,6 +21,7 @@ from ..accounts.models import (
 )
 from ..accounts.services import default_availability
 from ..core import audit
+from ..core.actions import Action
 from ..extensions import db
 from .catalog import METROS, SKILLS
 
@@ -99,7 +100,7 @@ def seed(rng: random.Random, world: dict) -> dict:
         db.session.add(tech)
         technicians.append(tech)
     db.session.flush()
-    audit.record("demo.seeded", subject_type="system", after={"firms": len(firms),
+    audit.record(Action.DEMO_SEEDED, subject_type="system", after={"firms": len(firms),
                                                               "technicians": len(technicians)})
     return {"admin": admin, "firms": firms, "technicians": technicians, "skills": skills}
 

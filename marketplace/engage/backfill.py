@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import audit, clock
+from ..core.actions import Action
 from ..core.links import path_for
 from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
@@ -45,7 +46,7 @@ def backfill(assignment: Assignment) -> list[Offer]:
                                 exclude_ids=excluded | live)
     standby = eligible_ids(assignment, [m.technician_id for m in matches])[:engagement.standby_size]
     sent = send_offers(assignment, standby, source=OfferSource.STANDBY)
-    audit.record("assignment.backfilled", assignment, firm_id=assignment.firm_id,
+    audit.record(Action.ASSIGNMENT_BACKFILLED, assignment, firm_id=assignment.firm_id,
                  after={"standby": [o.technician_id for o in sent]})
     return sent
 
@@ -54,7 +55,7 @@ def _release(assignment: Assignment, tech: TechnicianProfile, *, actor, reason: 
              offboarded: bool) -> Backout:
     hours = int((assignment.starts_at - clock.now()).total_seconds() // 3600)
     transition(assignment, AssignmentStatus.PUBLISHED, actor=actor,
-               action="assignment.offboarded" if offboarded else "assignment.backed_out",
+               action=Action.ASSIGNMENT_OFFBOARDED if offboarded else "assignment.backed_out",
                expect_assignee=tech.id, assignee_id=None,
                message="You can only back out of assigned work before check-in.")
     record = Backout(assignment_id=assignment.id, technician_id=tech.id, reason=reason[:300],
@@ -99,7 +100,7 @@ def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cance
         hours_left = (assignment.starts_at - clock.now()).total_seconds() / 3600
         if hours_left < engagement.cancellation_cutoff_hours:
             fee = engagement.cancellation_fee_cents
-    transition(assignment, AssignmentStatus.CANCELLED, actor=actor, action="assignment.cancelled")
+    transition(assignment, AssignmentStatus.CANCELLED, actor=actor, action=Action.ASSIGNMENT_CANCELLED)
     record = Cancellation(assignment_id=assignment.id, cancelled_by_id=actor.id,
                           reason=reason.strip()[:300], fee_cents=fee,
                           technician_id=assignee.id if assignee else None)

@@ -7,10 +7,11 @@ from sqlalchemy import select, update
 
 from ..accounts.models import Role, TechnicianProfile, User
 from ..core import audit, clock
+from ..core.actions import Action
 from ..core.links import path_for
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..find.lifecycle import transition
+from ..find.lifecycle import reschedule, transition
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify
 from .eligibility import assert_can_take, lock_technician
@@ -105,7 +106,7 @@ def accept_offer(user: User, offer: Offer) -> None:
     _require_live(offer, OfferStatus.OPEN)
     if engagement_of(offer.assignment).mode != RoutingMode.FIRST_TO_ACCEPT:
         raise InvalidState("This firm chooses among applicants: apply instead.")
-    _assign(offer, user, price_cents=offer.price_cents, action="assignment.accepted")
+    _assign(offer, user, price_cents=offer.price_cents, action=Action.ASSIGNMENT_ACCEPTED)
 
 
 def decline_offer(user: User, offer: Offer, reason: str) -> None:
@@ -115,7 +116,7 @@ def decline_offer(user: User, offer: Offer, reason: str) -> None:
     if not reason:
         raise ValidationFailed.field("reason", "Tell the firm why (it helps them route better).")
     offer.status, offer.decline_reason, offer.responded_at = OfferStatus.DECLINED, reason[:300], clock.now()
-    audit.record("offer.declined", offer, actor=user, firm_id=offer.assignment.firm_id,
+    audit.record(Action.OFFER_DECLINED, offer, actor=user, firm_id=offer.assignment.firm_id,
                  after={"reason": offer.decline_reason})
 
 
@@ -124,7 +125,7 @@ def apply_to_offer(user: User, offer: Offer) -> None:
     _require_live(offer, OfferStatus.OPEN)
     assert_can_take(offer.technician, offer.assignment)
     offer.status, offer.responded_at = OfferStatus.APPLIED, clock.now()
-    audit.record("offer.applied", offer, actor=user, firm_id=offer.assignment.firm_id)
+    audit.record(Action.OFFER_APPLIED, offer, actor=user, firm_id=offer.assignment.firm_id)
 
 
 def _check_firm_actor(actor: User, assignment: Assignment, price_cents: int) -> None:
@@ -139,7 +140,7 @@ def _check_firm_actor(actor: User, assignment: Assignment, price_cents: int) -> 
 def choose_applicant(actor: User, offer: Offer) -> None:
     _check_firm_actor(actor, offer.assignment, offer.price_cents)
     _require_live(offer, OfferStatus.APPLIED)
-    _assign(offer, actor, price_cents=offer.price_cents, action="assignment.chosen")
+    _assign(offer, actor, price_cents=offer.price_cents, action=Action.ASSIGNMENT_CHOSEN)
 
 
 def propose_counteroffer(actor: User, offer: Offer, *, price_cents: int, expenses_cents: int = 0,
@@ -164,7 +165,7 @@ def propose_counteroffer(actor: User, offer: Offer, *, price_cents: int, expense
     db.session.add(counter)
     offer.status = OfferStatus.COUNTERED
     db.session.flush()
-    audit.record("offer.countered", offer, actor=actor, firm_id=offer.assignment.firm_id,
+    audit.record(Action.OFFER_COUNTERED, offer, actor=actor, firm_id=offer.assignment.firm_id,
                  after={"by": side, "price_cents": price_cents, "expenses_cents": expenses_cents})
     assignment = offer.assignment
     if side == "technician":
@@ -190,14 +191,13 @@ def decide_counteroffer(actor: User, counter: Counteroffer, accept: bool) -> Non
     if not accept:
         counter.status = CounterStatus.REJECTED
         offer.status = OfferStatus.OPEN
-        audit.record("counteroffer.rejected", offer, actor=actor, firm_id=offer.assignment.firm_id)
+        audit.record(Action.COUNTEROFFER_REJECTED, offer, actor=actor, firm_id=offer.assignment.firm_id)
         return
     counter.status = CounterStatus.ACCEPTED
     if counter.starts_at is not None:
-        offer.assignment.starts_at, offer.assignment.ends_at = counter.starts_at, counter.ends_at
-        db.session.flush()
+        reschedule(offer.assignment, counter.starts_at, counter.ends_at, actor=actor)
     _assign(offer, actor, price_cents=counter.price_cents + counter.expenses_cents,
-            action="counteroffer.accepted")
+            action=Action.COUNTEROFFER_ACCEPTED)
 
 
 def expire_offers(now: datetime | None = None) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from ..accounts.models import Role, User
 from ..core import audit, clock
+from ..core.actions import Action
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..find.lifecycle import transition
@@ -74,8 +75,8 @@ def route_assignment(actor: User, assignment: Assignment, *, mode: RoutingMode,
     db.session.flush()
     if assignment.status == AssignmentStatus.DRAFT:
         transition(assignment, AssignmentStatus.PUBLISHED, actor=actor,
-                   action="assignment.published", published_at=now)
-    audit.record("assignment.routed", assignment, actor=actor, firm_id=assignment.firm_id,
+                   action=Action.ASSIGNMENT_PUBLISHED, published_at=now)
+    audit.record(Action.ASSIGNMENT_ROUTED, assignment, actor=actor, firm_id=assignment.firm_id,
                  after={"mode": mode.value, "stages": [
                      {"target": p.target.value, "after_minutes": p.after_minutes} for p in stages]})
     run_due_stages(assignment, now)
@@ -116,7 +117,7 @@ def start_stage(stage: RoutingStage) -> int:
     stage.started_at = clock.now()
     if stage.target == TargetKind.MARKETPLACE:
         engagement.open_to_marketplace = True
-        audit.record("assignment.opened_to_marketplace", assignment, firm_id=assignment.firm_id)
+        audit.record(Action.ASSIGNMENT_OPENED_TO_MARKETPLACE, assignment, firm_id=assignment.firm_id)
         return 0
     ids = eligible_ids(assignment, _audience(stage, assignment))
     sent = send_offers(assignment, ids, source=OfferSource.ROUTED, stage_id=stage.id)

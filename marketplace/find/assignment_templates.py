@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..core import audit
+from ..core.actions import Action
 from ..errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from .assignments import Cleaned, clean, form_data, parse_time
@@ -76,7 +77,7 @@ def save_as_template(user: User, assignment: Assignment, name: str) -> Assignmen
     db.session.add(template)
     db.session.flush()
     copy_attachments(user, assignment, template)
-    audit.record("template.created", template, actor=user, firm_id=template.firm_id)
+    audit.record(Action.TEMPLATE_CREATED, template, actor=user, firm_id=template.firm_id)
     return template
 
 
@@ -88,7 +89,7 @@ def create_template(user: User, name: str, data: dict) -> AssignmentTemplate:
                                   created_by_id=user.id)
     db.session.add(template)
     db.session.flush()
-    audit.record("template.created", template, actor=user, firm_id=firm_id)
+    audit.record(Action.TEMPLATE_CREATED, template, actor=user, firm_id=firm_id)
     return template
 
 
@@ -99,14 +100,14 @@ def update_template(user: User, template: AssignmentTemplate, name: str,
     name, values = _checked(user, name, data)
     template.name, template.data = name, values
     db.session.flush()
-    audit.record("template.updated", template, actor=user, firm_id=template.firm_id)
+    audit.record(Action.TEMPLATE_UPDATED, template, actor=user, firm_id=template.firm_id)
     return template
 
 
 def delete_template(user: User, template: AssignmentTemplate) -> None:
     """The template and its file references go; assignments made from it keep theirs."""
     _firm_user(user)
-    audit.record("template.deleted", template, actor=user, firm_id=template.firm_id,
+    audit.record(Action.TEMPLATE_DELETED, template, actor=user, firm_id=template.firm_id,
                  before={"name": template.name})
     delete_all(template)
     db.session.delete(template)

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from ..accounts.models import Role, Skill, User
 from ..core import audit, clock
+from ..core.actions import Action
 from ..core.money import parse_amount
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -259,7 +260,7 @@ def create_assignment(user: User, data: dict, *, publish: bool = False,
     _apply(assignment, cleaned)
     db.session.add(assignment)
     db.session.flush()
-    audit.record("assignment.created", assignment, actor=user, firm_id=assignment.firm_id)
+    audit.record(Action.ASSIGNMENT_CREATED, assignment, actor=user, firm_id=assignment.firm_id)
     if files_from is not None:
         copy_attachments(user, files_from, assignment)
     if publish:
@@ -277,7 +278,7 @@ def update_assignment(user: User, assignment: Assignment, data: dict,
     _apply(assignment, cleaned)
     assignment.version += 1
     db.session.flush()
-    audit.record("assignment.updated", assignment, actor=user, firm_id=assignment.firm_id)
+    audit.record(Action.ASSIGNMENT_UPDATED, assignment, actor=user, firm_id=assignment.firm_id)
     return assignment
 
 
@@ -290,7 +291,7 @@ def publish_assignment(user: User, assignment: Assignment) -> Assignment:
     if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
             assignment.budget_cents > member.budget_limit_cents:
         raise PermissionDenied("This budget is above your limit; ask a manager to publish.")
-    transition(assignment, AssignmentStatus.PUBLISHED, actor=user, action="assignment.published",
+    transition(assignment, AssignmentStatus.PUBLISHED, actor=user, action=Action.ASSIGNMENT_PUBLISHED,
                published_at=clock.now())
     return assignment
 
@@ -299,7 +300,7 @@ def cancel_draft(user: User, assignment: Assignment) -> Assignment:
     """Withdraw a draft or unrouted published assignment (engage cancels routed work, with fees)."""
     if assignment.status not in EDITABLE:
         raise InvalidState("Only a draft or unassigned assignment can be cancelled here.")
-    transition(assignment, AssignmentStatus.CANCELLED, actor=user, action="assignment.cancelled")
+    transition(assignment, AssignmentStatus.CANCELLED, actor=user, action=Action.ASSIGNMENT_CANCELLED)
     return assignment
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..core import audit
+from ..core.actions import Action
 from ..core.transactions import on_commit
 from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
@@ -57,7 +58,7 @@ def add_attachment(user: User, assignment: Assignment, upload: Upload) -> Attach
                             size_bytes=len(upload.data), uploaded_by_id=user.id)
     db.session.add(attachment)
     db.session.flush()
-    audit.record("attachment.added", attachment, actor=user, firm_id=assignment.firm_id,
+    audit.record(Action.ATTACHMENT_ADDED, attachment, actor=user, firm_id=assignment.firm_id,
                  after={"assignment_id": assignment.id, "filename": attachment.filename})
     return attachment
 
@@ -99,7 +100,7 @@ def delete_attachment(user: User, attachment: Attachment) -> None:
         if assignment.status not in DELETE_STATES:
             raise InvalidState("Files can only be removed while the assignment is a draft "
                                "or published and not yet assigned.")
-    audit.record("attachment.deleted", attachment, actor=user, firm_id=attachment.firm_id,
+    audit.record(Action.ATTACHMENT_DELETED, attachment, actor=user, firm_id=attachment.firm_id,
                  before={"assignment_id": attachment.assignment_id,
                          "template_id": attachment.template_id,
                          "filename": attachment.filename})

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Skill, User
 from ..core import audit
+from ..core.actions import Action
 from ..errors import ValidationFailed
 from ..extensions import db
 from .assignments import Cleaned, _apply, _firm_user, clean, publish_assignment
@@ -91,7 +92,7 @@ def import_csv(user: User, text: str, *, publish: bool = False) -> CsvReport:
         _apply(a, cleaned)
         db.session.add(a)
         db.session.flush()
-        audit.record("assignment.created", a, actor=user, firm_id=a.firm_id,
+        audit.record(Action.ASSIGNMENT_CREATED, a, actor=user, firm_id=a.firm_id,
                      after={"source": "csv"})
         if publish:
             publish_assignment(user, a)

@@ -1,21 +1,43 @@
-"""The assignment state machine. Every transition is one conditional UPDATE.
+"""The assignment state machine: its states, the moves between them, and the one way to move.
 
 `draft -> published -> assigned -> in_progress -> submitted -> approved -> paid`,
-with `cancelled`, and a backout returning `assigned -> published`. A transition
-names the states it may start from; the UPDATE's WHERE clause checks them in
-the database, so two racing requests cannot both succeed.
+with `cancelled`, a backout returning `assigned -> published`, and a revisit
+returning `submitted -> in_progress`. Every transition is one conditional
+UPDATE on the state it read (so two racing requests cannot both succeed),
+writes the audit row and sends `assignment_transitioned` inside the
+transaction: later stages subscribe to it instead of being called.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import update
 
 from ..core import audit, clock
+from ..core.actions import Action
+from ..core.signals import assignment_transitioned
 from ..errors import InvalidState
 from ..extensions import db
-from .models import Assignment
-from .models import AssignmentStatus as S
+
+
+class AssignmentStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+S = AssignmentStatus
 
 ALLOWED: dict[S, set[S]] = {
     S.DRAFT: {S.PUBLISHED, S.CANCELLED},
@@ -28,23 +50,72 @@ ALLOWED: dict[S, set[S]] = {
     S.CANCELLED: set(),
 }
 
+# States in which the assignee is busy during the window (used for "booked").
+BOOKED_STATES = (S.ASSIGNED, S.IN_PROGRESS)
+# States in which the window and terms may still change.
+OPEN_STATES = (S.DRAFT, S.PUBLISHED)
 
-def transition(assignment: Assignment, to: S, *, actor: Any, action: str,
-               expect_assignee: int | None = None, message: str | None = None,
-               code: str | None = None, **values) -> None:
-    """Move `assignment` to `to` if, in the database, it is in a state that allows it."""
-    sources = [state for state, targets in ALLOWED.items() if to in targets]
-    stmt = (update(Assignment)
-            .where(Assignment.id == assignment.id, Assignment.status.in_(sources))
-            .values(status=to, version=Assignment.version + 1, updated_at=clock.now(), **values)
-            .execution_options(synchronize_session=False))
-    if expect_assignee is not None:
-        stmt = stmt.where(Assignment.assignee_id == expect_assignee)
-    before = {"status": assignment.status.value, "assignee_id": assignment.assignee_id}
-    if db.session.execute(stmt).rowcount != 1:
+_RETRIES = 3
+
+
+def sources_of(to: S) -> set[S]:
+    return {state for state, targets in ALLOWED.items() if to in targets}
+
+
+def transition(assignment, to: S, *, actor: Any, action: Action,
+               expect_assignee: int | None = None, expect_version: int | None = None,
+               message: str | None = None, code: str | None = None, **values) -> S:
+    """Move `assignment` to `to` if, in the database, its state allows it; returns the
+    state it left. With `expect_version`, only from the version the caller read."""
+    model = type(assignment)
+    sources = sources_of(to)
+    for _ in range(_RETRIES):
+        from_state = assignment.status
+        if from_state not in sources:
+            break
+        stmt = (update(model)
+                .where(model.id == assignment.id, model.status == from_state)
+                .values(status=to, version=model.version + 1, updated_at=clock.now(), **values)
+                .execution_options(synchronize_session=False))
+        if expect_assignee is not None:
+            stmt = stmt.where(model.assignee_id == expect_assignee)
+        if expect_version is not None:
+            stmt = stmt.where(model.version == expect_version)
+        before_assignee = assignment.assignee_id
+        if db.session.execute(stmt).rowcount == 1:
+            db.session.refresh(assignment)
+            audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id,
+                         before={"status": from_state.value, "assignee_id": before_assignee},
+                         after={"status": to.value, "assignee_id": assignment.assignee_id})
+            assignment_transitioned.send(assignment, from_state=from_state, to_state=to,
+                                         actor=actor, action=action, **values)
+            return from_state
         db.session.refresh(assignment)
-        raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
-                           f"it cannot become {to.label.lower()}.", code=code)
+        if expect_version is not None or expect_assignee is not None:
+            break
+    raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
+                       f"it cannot become {to.label.lower()}.", code=code)
+
+
+def reschedule(assignment, starts_at: datetime, ends_at: datetime, *, actor: Any,
+               expect_version: int | None = None) -> None:
+    """Move the window of work not yet taken (a counteroffer on schedule), audited.
+
+    Conditional on the state and the version read, so it cannot slip under an
+    acceptance that checked the old window."""
+    model = type(assignment)
+    version = assignment.version if expect_version is None else expect_version
+    before = {"starts_at": assignment.starts_at, "ends_at": assignment.ends_at}
+    changed = db.session.execute(
+        update(model)
+        .where(model.id == assignment.id, model.status.in_(OPEN_STATES), model.version == version)
+        .values(starts_at=starts_at, ends_at=ends_at, version=model.version + 1,
+                updated_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(assignment)
-    audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id, before=before,
-                 after={"status": to.value, "assignee_id": assignment.assignee_id})
+    if changed != 1:
+        raise InvalidState("This assignment changed meanwhile; reload and try again.",
+                           code="stale_version")
+    audit.record(Action.ASSIGNMENT_RESCHEDULED, assignment, actor=actor,
+                 firm_id=assignment.firm_id, before=before,
+                 after={"starts_at": starts_at, "ends_at": ends_at})

@@ -21,25 +21,7 @@ from ..accounts.models import Firm, Skill, StrEnum, TechnicianProfile, User, enu
 from ..core import clock
 from ..core.types import UTCDateTime
 from ..extensions import db
-
-
-class AssignmentStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    PAID = "paid"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
-
-
-# States in which the assignee is busy during the window (used for "booked").
-BOOKED_STATES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
+from .lifecycle import BOOKED_STATES, AssignmentStatus  # noqa: F401  (re-exported)
 
 
 class ScheduleKind(StrEnum):

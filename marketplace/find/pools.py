@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import audit, clock
+from ..core.actions import Action
 from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -84,7 +85,7 @@ def add_member(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
         raise ValidationFailed.field("technician_id", "No such technician.")
     _require_compliant(pool, technician_id)
     member = _set_status(pool, technician_id, PoolMemberStatus.ACTIVE)
-    audit.record("pool.member_added", member, actor=user, firm_id=pool.firm_id)
+    audit.record(Action.POOL_MEMBER_ADDED, member, actor=user, firm_id=pool.firm_id)
     return member
 
 
@@ -141,7 +142,7 @@ def leave(technician: TechnicianProfile, member: PoolMember) -> PoolMember:
     member.removed_reason = LEFT
     member.removed_credential_type_id = None
     db.session.flush()
-    audit.record("pool.member_left", member, actor=technician.user_id,
+    audit.record(Action.POOL_MEMBER_LEFT, member, actor=technician.user_id,
                  firm_id=member.pool.firm_id)
     return member
 

@@ -5,6 +5,7 @@ from sqlalchemy import or_, select
 
 from ..accounts.models import Role, User
 from ..core import audit
+from ..core.actions import Action
 from ..errors import NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from .models import CredentialKind, CredentialType, RequirementItem, RequirementSet
@@ -53,7 +54,7 @@ def create_type(actor: User, *, name: str, kind: str, issuing_body: str | None =
                            expires=expires, default_coverage_cents=default_coverage_cents)
     db.session.add(ctype)
     db.session.flush()
-    audit.record("credential_type.created", ctype, actor=actor, firm_id=firm_id,
+    audit.record(Action.CREDENTIAL_TYPE_CREATED, ctype, actor=actor, firm_id=firm_id,
                  after={"name": name, "kind": kind_.value})
     return ctype
 
@@ -71,7 +72,7 @@ def update_type(actor: User, ctype: CredentialType, *, name: str, kind: str,
     ctype.description = description or ""
     ctype.requires_document, ctype.expires = requires_document, expires
     ctype.default_coverage_cents, ctype.is_active = default_coverage_cents, is_active
-    audit.record("credential_type.updated", ctype, actor=actor, firm_id=ctype.firm_id,
+    audit.record(Action.CREDENTIAL_TYPE_UPDATED, ctype, actor=actor, firm_id=ctype.firm_id,
                  before=before, after={"name": name, "kind": kind_.value, "is_active": is_active})
     return ctype
 
@@ -159,7 +160,7 @@ def save_requirement_set(actor: User, rset: RequirementSet | None, *, name: str,
             rset.items.append(RequirementItem(credential_type_id=type_id,
                                               min_coverage_cents=cents))
     db.session.flush()
-    audit.record("requirement_set.saved", rset, actor=actor, firm_id=firm_id, before=before,
+    audit.record(Action.REQUIREMENT_SET_SAVED, rset, actor=actor, firm_id=firm_id, before=before,
                  after={"name": name, "items": {str(k): v for k, v in items.items()}})
     return rset
 
@@ -167,7 +168,7 @@ def save_requirement_set(actor: User, rset: RequirementSet | None, *, name: str,
 def delete_requirement_set(actor: User, rset: RequirementSet) -> None:
     if not _can_edit(actor, rset.firm_id):
         raise PermissionDenied("You cannot delete this requirement set.")
-    audit.record("requirement_set.deleted", rset, actor=actor, firm_id=rset.firm_id,
+    audit.record(Action.REQUIREMENT_SET_DELETED, rset, actor=actor, firm_id=rset.firm_id,
                  before={"name": rset.name})
     db.session.delete(rset)
     db.session.flush()

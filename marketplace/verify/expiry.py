@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..core import audit, clock, outbox, signals
+from ..core.actions import Action
 from ..core.links import path_for
 from ..core.sets import chunks, in_ids
 from ..core.types import UTCDateTime
@@ -237,7 +238,7 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
     if not suspended:
         return 0
     _forget_loaded_status([tid for tid, _ in suspended])
-    audit.record_many("technician.status_changed", TechnicianProfile.__tablename__, [
+    audit.record_many(Action.TECHNICIAN_STATUS_CHANGED, TechnicianProfile.__tablename__, [
         {"subject_id": tid,
          "before": {"status": TechnicianStatus.ACTIVE.value, "reason": reason},
          "after": {"status": TechnicianStatus.SUSPENDED.value, "reason": SUSPENDED_REASON}}
@@ -261,7 +262,7 @@ def run_sweep(on: date | None = None) -> SweepResult:
         result.suspended = _suspend_empty_handed(on, written.empty_handed, stamp)
     _queue_emails(written.reminders + written.lapse_notices)
     if result.changes:
-        audit.record("verify.sweep", subject_type="system",
+        audit.record(Action.VERIFY_SWEEP, subject_type="system",
                      after={"on": on, "reminders": result.reminders, "expired": result.expired,
                             "suspended": result.suspended})
     return result

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Firm, FirmVerification, Membership, Role, User
 from ..core import audit
+from ..core.actions import Action
 from ..core.links import path_for
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -47,7 +48,7 @@ def submit_firm_details(actor: User, *, legal_name: str, ein: str, address_line:
     firm.legal_name, firm.ein, firm.address_line = legal_name, ein, address_line
     firm.city, firm.state, firm.postal_code = city, state, postal_code
     firm.verification_status = FirmVerification.PENDING
-    audit.record("firm.verification_submitted", firm, actor=actor, firm_id=firm.id,
+    audit.record(Action.FIRM_VERIFICATION_SUBMITTED, firm, actor=actor, firm_id=firm.id,
                  before=before, after={"legal_name": legal_name, "ein": ein, "status": "pending"})
     return firm
 
@@ -61,7 +62,7 @@ def review_firm(admin: User, firm: Firm, *, approve: bool, reason: str = "") -> 
     if not approve and not reason:
         raise ValidationFailed.field("reason", "Tell the firm what to fix.")
     firm.verification_status = FirmVerification.VERIFIED if approve else FirmVerification.REJECTED
-    audit.record("firm.verified" if approve else "firm.verification_rejected", firm, actor=admin,
+    audit.record(Action.FIRM_VERIFIED if approve else "firm.verification_rejected", firm, actor=admin,
                  firm_id=firm.id, before={"status": "pending"},
                  after={"status": firm.verification_status.value, "reason": reason or None})
     owners = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)

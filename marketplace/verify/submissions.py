@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from ..accounts.models import TechnicianProfile, TechnicianStatus, User
 from ..accounts.services import set_technician_status
 from ..core import audit, clock, signals
+from ..core.actions import Action
 from ..core.links import path_for
 from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -72,7 +73,7 @@ def submit_credential(user: User, *, credential_type_id: int, number: str | None
         cred.document_key = store(upload.data)
     db.session.add(cred)
     db.session.flush()
-    audit.record("credential.submitted", cred, actor=user,
+    audit.record(Action.CREDENTIAL_SUBMITTED, cred, actor=user,
                  after={"type": ctype.name, "expires_on": expires_on,
                         "renewal_of": cred.supersedes_id})
     return cred
@@ -98,7 +99,7 @@ def respond_to_request(user: User, cred: Credential, *, number: str | None,
         cred.document_key = store(upload.data)
     cred.status = CredentialStatus.PENDING
     cred.submitted_at = clock.now()
-    audit.record("credential.resubmitted", cred, actor=user)
+    audit.record(Action.CREDENTIAL_RESUBMITTED, cred, actor=user)
     return cred
 
 
@@ -117,7 +118,7 @@ def _decide(admin: User, cred: Credential, status: CredentialStatus, reason: str
         raise InvalidState("This submission has already been decided.")
     before = cred.status
     db.session.refresh(cred)
-    audit.record(f"credential.{status.value}", cred, actor=admin,
+    audit.record(Action(f"credential.{status.value}"), cred, actor=admin,
                  before={"status": before}, after={"status": status, "reason": reason})
 
 
