@@ -39,7 +39,8 @@ def seed(rng: random.Random, world: dict) -> dict:
             if len(offers) > 1 and rng.random() < 0.5:
                 offers[1].status = OfferStatus.COUNTERED
                 db.session.add(Counteroffer(offer_id=offers[1].id, proposed_by="technician",
-                                            price_cents=assignment.budget_cents + 2500,
+                                            price_cents=assignment.budget_cents,
+                                            expenses_cents=2500, currency=assignment.currency,
                                             note="Includes a lift rental."))
         elif assignment.status in (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS) \
                 and assignment.assignee_id:
@@ -47,7 +48,9 @@ def seed(rng: random.Random, world: dict) -> dict:
                                       mode=RoutingMode.FIRST_TO_ACCEPT, cancellation_fee_cents=5000))
             db.session.add(Offer(assignment_id=assignment.id, technician_id=assignment.assignee_id,
                                  status=OfferStatus.ACCEPTED, source=OfferSource.ROUTED,
-                                 price_cents=assignment.budget_cents,
-                                 expires_at=assignment.starts_at))
+                                 price_cents=assignment.budget_cents, expenses_cents=0,
+                                 currency=assignment.currency, expires_at=assignment.starts_at))
+            assignment.agreed_price_cents = assignment.budget_cents
+            assignment.agreed_expenses_cents = 0
     db.session.flush()
     return {"routed_assignments": routed}

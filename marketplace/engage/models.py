@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import StrEnum, TechnicianProfile, enum_column
 from ..core import clock
+from ..core.money import DEFAULT_CURRENCY
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment
@@ -94,7 +95,12 @@ class Offer(db.Model):
     __tablename__ = "offers"
     __table_args__ = (UniqueConstraint("assignment_id", "technician_id"),
                       Index("ix_offers_technician_status", "technician_id", "status"),
-                      Index("ix_offers_status_expires", "status", "expires_at"))
+                      Index("ix_offers_status_expires", "status", "expires_at"),
+                      # Each assignment's accepted offer (time to fill, the board).
+                      Index("ix_offers_accepted", "assignment_id",
+                            postgresql_include=["responded_at"],
+                            postgresql_where=text("status = 'accepted'"),
+                            sqlite_where=text("status = 'accepted'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
@@ -102,7 +108,11 @@ class Offer(db.Model):
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("routing_stages.id"))
     source: Mapped[OfferSource] = mapped_column(enum_column(OfferSource), default=OfferSource.ROUTED)
     status: Mapped[OfferStatus] = mapped_column(enum_column(OfferStatus), default=OfferStatus.OPEN)
+    # What is offered, and once accepted what was agreed: the labour price and the
+    # expenses apart, in the assignment's currency.
     price_cents: Mapped[int] = mapped_column(Integer)
+    expenses_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), server_default=DEFAULT_CURRENCY)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decline_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -134,6 +144,7 @@ class Counteroffer(db.Model):
     proposed_by: Mapped[str] = mapped_column(String(12))  # "technician" or "firm"
     price_cents: Mapped[int] = mapped_column(Integer)
     expenses_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), server_default=DEFAULT_CURRENCY)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -166,5 +177,6 @@ class Cancellation(db.Model):
     cancelled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(300))
     fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), server_default=DEFAULT_CURRENCY)
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
