@@ -13,6 +13,7 @@ from flask_login import current_user
 from ..errors import NotFound, PermissionDenied, Unauthenticated
 from ..extensions import db
 from .models import ApiToken, Invitation, Membership, Role, User
+from .policy import is_member
 
 
 def _require(check: Callable[[User], bool], message: str):
@@ -31,7 +32,7 @@ def _require(check: Callable[[User], bool], message: str):
 def firm_required(*roles: Role):
     """Only members of a firm (optionally with one of `roles`)."""
     def check(user: User) -> bool:
-        return user.is_firm_user and (not roles or user.membership.role in roles)
+        return is_member(user, None, *roles)
     label = " or ".join(r.label for r in roles) if roles else "firm members"
     return _require(check, f"This page is for {label}.")
 
@@ -44,15 +45,14 @@ login_required = _require(lambda u: True, "")
 
 def access_membership(user: User, member_id: int) -> Membership:
     member = db.session.get(Membership, member_id)
-    if member is None or not user.is_firm_user or member.firm_id != user.membership.firm_id:
+    if member is None or not is_member(user, member.firm_id):
         raise NotFound()
     return member
 
 
 def access_invitation(user: User, invitation_id: int) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or not user.is_firm_user or \
-            invitation.firm_id != user.membership.firm_id:
+    if invitation is None or not is_member(user, invitation.firm_id):
         raise NotFound()
     return invitation
 

@@ -6,12 +6,14 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..core import audit, clock
 from ..core.actions import Action
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
-from .models import ApiToken, User
+from .models import ApiToken, User, with_role
+from .policy import firm_id_of
 
 TOKEN_PREFIX = "mp_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -30,7 +32,7 @@ def issue_api_token(user: User, name: str) -> tuple[ApiToken, str]:
                      token_hash=hash_token(raw))
     db.session.add(token)
     db.session.flush()
-    audit.record(Action.API_TOKEN_ISSUED, token, actor=user, firm_id=_firm_id(user),
+    audit.record(Action.API_TOKEN_ISSUED, token, actor=user, firm_id=firm_id_of(user),
                  after={"name": token.name, "prefix": token.prefix})
     return token, raw
 
@@ -39,13 +41,15 @@ def revoke_api_token(user: User, token: ApiToken) -> None:
     if token.revoked_at is not None:
         raise InvalidState("This token is already revoked.")
     token.revoked_at = clock.now()
-    audit.record(Action.API_TOKEN_REVOKED, token, actor=user, firm_id=_firm_id(user))
+    audit.record(Action.API_TOKEN_REVOKED, token, actor=user, firm_id=firm_id_of(user))
 
 
 def authenticate_token(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+                              .options(*(joinedload(ApiToken.user).options(option)
+                                         for option in with_role())))
     if token is None or token.revoked_at is not None or not token.user.is_enabled:
         return None
     now = clock.now()
@@ -58,7 +62,3 @@ def authenticate_token(raw: str) -> User | None:
 def list_api_tokens(user: User) -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                    .order_by(ApiToken.created_at.desc())))
-
-
-def _firm_id(user: User) -> int | None:
-    return user.membership.firm_id if user.membership else None

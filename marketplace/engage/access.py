@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import User
+from ..accounts.policy import is_member
 from ..errors import NotFound
 from ..extensions import db
 from ..find.access import access_assignment
@@ -30,12 +32,14 @@ def technician_has_offer(technician_id: int, assignment_id: int) -> bool:
 
 
 def access_offer(user: User, offer_id: int) -> Offer:
-    offer = db.session.get(Offer, offer_id)
+    offer = db.session.get(Offer, offer_id, options=(
+        joinedload(Offer.assignment).joinedload(Assignment.firm),
+        selectinload(Offer.counteroffers)))
     if offer is None:
         raise NotFound()
     if user.technician is not None and offer.technician_id == user.technician.id:
         return offer
-    if user.is_firm_user and offer.assignment.firm_id == user.membership.firm_id:
+    if is_member(user, offer.assignment.firm_id):
         return offer
     raise NotFound()
 

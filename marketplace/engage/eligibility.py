@@ -6,8 +6,9 @@ from sqlalchemy import select, update
 from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..errors import InvalidState, PermissionDenied
 from ..extensions import db
+from ..find import exclusions
 from ..find.matching import MatchQuery, excluded_ids
-from ..find.models import Assignment, FirmBlock
+from ..find.models import Assignment
 from ..verify import compliance
 
 
@@ -31,16 +32,19 @@ def eligible_ids(assignment: Assignment, technician_ids: list[int]) -> list[int]
 
 
 def assert_can_take(profile: TechnicianProfile, assignment: Assignment) -> None:
+    """The exclusions matching applies (find.exclusions), on the assignment's local
+    day, each with its reason."""
     if profile.status != TechnicianStatus.ACTIVE:
         raise PermissionDenied(profile.status_reason or
                                f"Your account is {profile.status.value}; you cannot take work.")
-    if db.session.scalar(select(FirmBlock.id).where(FirmBlock.firm_id == assignment.firm_id,
-                                                    FirmBlock.technician_id == profile.id)):
+    query = MatchQuery.of(assignment)
+    found = exclusions.reasons(profile.id, query)
+    if exclusions.BLOCKED in found:
         raise PermissionDenied("This firm is not offering you work.")
-    result = compliance.check(profile.id, assignment.requirement_set_id, assignment.starts_at.date())
-    if not result.compliant:
+    if exclusions.NOT_COMPLIANT in found:
+        result = compliance.check(profile.id, query.requirement_set_id, query.on)
         raise InvalidState("You do not meet this assignment's requirements: "
                            + " ".join(result.failures), code="not_compliant")
-    if not eligible_ids(assignment, [profile.id]):
+    if exclusions.BOOKED in found:
         raise InvalidState("You already have work booked that overlaps this window.",
                            code="double_booked")

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..accounts.policy import check_budget_limit, require_member
 from ..core import audit, clock
 from ..core.actions import Action
-from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..core.money import cents
+from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
 from ..find.lifecycle import transition
 from ..find.matching import match_technicians
@@ -39,21 +41,19 @@ def route_assignment(actor: User, assignment: Assignment, *, mode: RoutingMode,
                      cancellation_cutoff_hours: int = 24, cancellation_fee_cents: int = 0,
                      standby_size: int = 5) -> Engagement:
     """Publish (if draft) and route: stage 1 goes out now, later stages on schedule."""
-    membership = actor.membership
-    if membership is None or membership.firm_id != assignment.firm_id:
-        raise PermissionDenied("Only the firm can route its assignments.")
+    require_member(actor, assignment.firm_id, message="Only the firm can route its assignments.")
     if not assignment.firm.is_verified:
         raise InvalidState("Your firm must be verified by Onsite before it can route work.")
-    if membership.role == Role.DISPATCHER and membership.budget_limit_cents is not None \
-            and assignment.budget_cents > membership.budget_limit_cents:
-        raise PermissionDenied("This budget is above your limit; ask a manager to route it.")
+    check_budget_limit(actor, assignment.firm_id, assignment.budget_cents,
+                       message="This budget is above your limit; ask a manager to route it.")
     if assignment.status not in (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED):
         raise InvalidState(f"This assignment is {assignment.status.label.lower()}.")
     if not stages:
         raise ValidationFailed.field("stages", "Route to at least one audience.")
     if not 1 <= offer_ttl_hours <= 24 * 14:
         raise ValidationFailed.field("offer_ttl_hours", "Offers last between 1 hour and 14 days.")
-    if cancellation_fee_cents < 0 or cancellation_fee_cents > assignment.budget_cents:
+    cancellation_fee_cents = cents(cancellation_fee_cents, "cancellation_fee")
+    if cancellation_fee_cents > assignment.budget_cents:
         raise ValidationFailed.field("cancellation_fee", "The fee must be between 0 and the budget.")
     for plan in stages:
         _validate(plan, assignment)

@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..accounts.policy import is_member
 from ..core.hooks import hooks
 from ..errors import NotFound
 from ..extensions import db
@@ -25,10 +26,6 @@ TechnicianRule = Callable[[int, int], bool]  # (technician_id, assignment_id) ->
 READERS_HOOK = "assignment_readers"
 
 
-def _firm_id(user: User) -> int | None:
-    return user.membership.firm_id if getattr(user, "is_firm_user", False) else None
-
-
 def register_technician_access(app: Flask, rule: TechnicianRule) -> None:
     hooks(app).add(READERS_HOOK, rule)
 
@@ -42,7 +39,7 @@ def technician_may_see(technician_id: int, assignment: Assignment) -> bool:
 
 def access_assignment(user: User, assignment_id: int) -> Assignment:
     a = db.session.get(Assignment, assignment_id)
-    if a is None or _firm_id(user) is None or a.firm_id != _firm_id(user):
+    if a is None or not is_member(user, a.firm_id):
         raise NotFound()
     return a
 
@@ -57,7 +54,7 @@ def access_assignment_as_reader(user: User, assignment_id: int) -> Assignment:
     a = db.session.get(Assignment, assignment_id)
     if a is None:
         raise NotFound()
-    if _firm_id(user) is not None and a.firm_id == _firm_id(user):
+    if is_member(user, a.firm_id):
         return a
     if _technician_may_read(user, a):
         return a
@@ -69,7 +66,7 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         raise NotFound()
-    if _firm_id(user) is not None and att.firm_id == _firm_id(user):
+    if is_member(user, att.firm_id):
         return att
     if att.assignment_id is not None and _technician_may_read(
             user, db.session.get(Assignment, att.assignment_id)):
@@ -79,14 +76,14 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
 
 def access_template(user: User, template_id: int) -> AssignmentTemplate:
     t = db.session.get(AssignmentTemplate, template_id)
-    if t is None or _firm_id(user) is None or t.firm_id != _firm_id(user):
+    if t is None or not is_member(user, t.firm_id):
         raise NotFound()
     return t
 
 
 def access_pool(user: User, pool_id: int) -> TalentPool:
     p = db.session.get(TalentPool, pool_id)
-    if p is None or _firm_id(user) is None or p.firm_id != _firm_id(user):
+    if p is None or not is_member(user, p.firm_id):
         raise NotFound()
     return p
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..accounts.policy import require_member
 from ..core import audit
 from ..core.actions import Action
-from ..errors import PermissionDenied, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
+from .access import access_assignment, access_template
 from .assignments import Cleaned, clean, form_data, parse_time
 from .attachments import copy_attachments, delete_all
 from .models import Assignment, AssignmentTemplate
@@ -21,13 +23,12 @@ from .models import Assignment, AssignmentTemplate
 TEMPLATE_FIELDS = ("title", "description", "skills", "requirement_set_id", "address",
                    "radius_km", "schedule_kind", "start_time", "end_time", "pricing",
                    "rate_cents", "hourly_rate_cents", "max_hours", "fixed_hours", "currency",
-                   "payment_terms_days", "checklist")
+                   "payment_terms_days", "checklist", "geofence_m", "sla_response_minutes",
+                   "sla_arrival_minutes", "sla_completion_minutes")
 
 
 def _firm_user(user: User) -> int:
-    if not user.is_firm_user:
-        raise PermissionDenied("Only firm members manage templates.")
-    return user.membership.firm_id
+    return require_member(user, message="Only firm members manage templates.").firm_id
 
 
 def _undated(data: dict) -> dict:
@@ -126,6 +127,24 @@ def prefill_duplicate(assignment: Assignment) -> dict:
     data = _undated(form_data(assignment))
     data.update(start_date="", end_date="")
     return data
+
+
+def starting_point(user: User, *, template_id: int | None = None,
+                   duplicate_of: int | None = None
+                   ) -> tuple[Assignment | AssignmentTemplate | None, dict]:
+    """What a new assignment starts from, for the page and the API alike: one of the
+    firm's templates or previous assignments (another firm's is NotFound) and its
+    values, everything but the date. (None, {}) when neither is asked for."""
+    if template_id is not None and duplicate_of is not None:
+        raise ValidationFailed.field("duplicate_of", "Start from a template or from an "
+                                                     "assignment, not both.")
+    if template_id is not None:
+        template = access_template(user, template_id)
+        return template, prefill_from_template(template)
+    if duplicate_of is not None:
+        assignment = access_assignment(user, duplicate_of)
+        return assignment, prefill_duplicate(assignment)
+    return None, {}
 
 
 def with_overrides(prefill: dict, overrides: dict) -> dict:

@@ -6,7 +6,7 @@ every required skill at its minimum level, compliant with the requirement set
 on the assignment's local date (verify.compliance), and not booked (assigned or
 in progress) in an overlapping window.
 
-Score (lower is better): the haversine distance in km from the site. Ties go to
+Score (lower is better): the distance in km from the site (geo.distance_km). Ties go to
 the lower technician id. The rate stage adds reliability and rating terms here.
 
 Speed: a search reads the match index (match_index.py) in steps of growing
@@ -27,18 +27,19 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Date, Integer, String, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
 from ..core import clock
 from ..extensions import db
-from ..verify import compliance
-from .geo import EARTH_RADIUS_KM, cell_of, cover, haversine_km, haversine_sql, unit
+from . import exclusions
+from .geo import (EARTH_RADIUS_KM, SPHERE_STRETCH, bounding_box, cell_of, cover, distance_km,
+                  haversine_km, haversine_sql, sphere_km, unit)
 from .index_reader import IndexReader
 from .match_index import matchable, rebuild_index, reindex_technician
-from .models import BOOKED_STATES, Assignment, AssignmentStatus, FirmBlock
+from .models import Assignment, AssignmentSkill, AssignmentStatus
 
 __all__ = ["EARTH_RADIUS_KM", "Match", "MatchQuery", "cell_of", "excluded_ids", "feed_for",
            "haversine_km", "haversine_sql", "match_brute_force", "match_technicians",
@@ -84,13 +85,19 @@ class MatchQuery:
 
     @classmethod
     def of(cls, assignment: Assignment) -> "MatchQuery":
-        tz = ZoneInfo(assignment.timezone or "UTC")
         return cls(lat=assignment.lat, lon=assignment.lon, radius_km=assignment.radius_km,
                    skills={s.skill_id: s.min_level for s in assignment.skills},
                    firm_id=assignment.firm_id, requirement_set_id=assignment.requirement_set_id,
-                   on=assignment.starts_at.astimezone(tz).date() if assignment.starts_at else None,
+                   on=site_day(assignment.timezone, assignment.starts_at),
                    starts_at=assignment.starts_at, ends_at=assignment.ends_at,
                    assignment_id=assignment.id)
+
+
+def site_day(timezone: str | None, starts_at: datetime | None) -> date | None:
+    """An assignment's day: the date at its site when it starts."""
+    if starts_at is None:
+        return None
+    return starts_at.astimezone(ZoneInfo(timezone or "UTC")).date()
 
 
 # --- filters shared by the engine, the brute-force reference and the feed -------
@@ -107,26 +114,21 @@ def _ids_table(dialect: str):
 @lru_cache(maxsize=None)
 def _exclusion_stmt(dialect: str, by_firm: bool, by_window: bool, by_set: bool,
                     skip_assignment: bool):
-    """One statement for every exclusion, compiled once per shape: the candidate ids
-    that are blocked, booked or non-compliant, each an indexed probe per id."""
+    """One statement for every exclusion (find.exclusions), compiled once per shape:
+    the candidate ids that are blocked, booked or non-compliant, each an indexed
+    probe per id."""
     ids = _ids_table(dialect)
     tid = ids.c.value
-    reasons = []
+    binds = {}
     if by_firm:
-        reasons.append(select(FirmBlock.id).where(
-            FirmBlock.firm_id == bindparam("firm_id"), FirmBlock.technician_id == tid).exists())
+        binds["firm_id"] = bindparam("firm_id")
     if by_window:
-        booked = select(Assignment.id).where(
-            Assignment.assignee_id == tid,
-            Assignment.status.in_(BOOKED_STATES),
-            Assignment.starts_at < bindparam("ends_at"),
-            Assignment.ends_at > bindparam("starts_at"))
-        if skip_assignment:
-            booked = booked.where(Assignment.id != bindparam("assignment_id"))
-        reasons.append(booked.exists())
+        binds.update(starts_at=bindparam("starts_at"), ends_at=bindparam("ends_at"))
+    if skip_assignment:
+        binds["other_than"] = bindparam("assignment_id")
     if by_set:
-        reasons.append(compliance.unmet_condition(tid))
-    return select(tid).select_from(ids).where(or_(*reasons))
+        binds.update(requirement_set_id=bindparam("requirement_set_id"), on=bindparam("on"))
+    return select(tid).select_from(ids).where(exclusions.excluded(tid, **binds))
 
 
 def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
@@ -170,22 +172,24 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
     site = unit(lat0, lon0)
     unchecked: list[tuple[float, int]] = []      # a heap, nearest first
     ok: list[tuple[float, int]] = []
-    inner, c_in, step = 0.0, 2.0, min(_FIRST_STEP_KM, radius)
+    read = sphere_km(radius)    # on the sphere, the prefilters' radius (geo.py says why)
+    inner, c_in, step = 0.0, 2.0, min(_FIRST_STEP_KM, read)
     while True:
-        last = step >= radius
+        last = step >= read
         # Unit vectors make dot = cos(angle); the last step keeps a hair of slack
-        # and the exact haversine test below has the final word.
-        c_out = math.cos(radius / EARTH_RADIUS_KM) - 1e-9 if last else \
+        # and the exact distance test below has the final word.
+        c_out = math.cos(read / EARTH_RADIUS_KM) - 1e-9 if last else \
             math.cos(step / EARTH_RADIUS_KM)
         for tid, lat, lon, travel in index.rows(cover(lat0, lon0, step, inner), site,
                                                 c_out, c_in):
-            d = haversine_km(lat0, lon0, lat, lon)
+            d = distance_km(lat0, lon0, lat, lon)
             if d <= radius and d <= travel and tid not in skip:
                 heapq.heappush(unchecked, (d, tid))
-        # Everyone unread is at least `step` away (to rounding): those nearer are final.
+        # Everyone unread is at least `step` away on the sphere, so at least
+        # step / SPHERE_STRETCH on the ellipsoid (to rounding): those nearer are final.
         # While fewer than k are known, every one of them will need checking anyway:
         # wait, and check them in one go.
-        bound = math.inf if last else step - 1e-6
+        bound = math.inf if last else step / SPHERE_STRETCH - 1e-6
         while (last or len(ok) + len(unchecked) >= k) and unchecked and \
                 unchecked[0][0] < bound and len(ok) < k:
             need = k - len(ok)
@@ -197,7 +201,7 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
         if len(ok) >= k or last:
             break
         inner, c_in = step, c_out
-        step = min(radius, _next_step(step, len(ok) + len(unchecked), k))
+        step = min(read, _next_step(step, len(ok) + len(unchecked), k))
     return _rank(query, {tid: d for d, tid in ok})[:k]
 
 
@@ -224,7 +228,7 @@ def match_brute_force(query: MatchQuery | Assignment, k: int = 50,
         have = levels.get(profile.id, {})
         if any(have.get(sid, 0) < lvl for sid, lvl in query.skills.items()):
             continue
-        d = haversine_km(query.lat, query.lon, profile.lat, profile.lon)
+        d = distance_km(query.lat, query.lon, profile.lat, profile.lon)
         if d <= query.radius_km and d <= profile.travel_radius_km:
             near[profile.id] = d
     bad = excluded_ids(query, list(near))
@@ -248,8 +252,7 @@ class FeedItem:
 def _feed_exclusion_stmt(dialect: str):
     """The feed's exclusions in one statement: of the candidate assignments (ids with
     the site-local date each is judged on), those the technician (`tid`) may not
-    take: blocked by the firm, booked in an overlapping window, or not compliant
-    with the assignment's set on its date. The same rules as `excluded_ids`."""
+    take (find.exclusions, judged against each assignment's own columns)."""
     if dialect == "postgresql":
         chosen = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer)),
                              bindparam("ons", type_=postgresql.ARRAY(Date))) \
@@ -259,31 +262,36 @@ def _feed_exclusion_stmt(dialect: str):
         chosen = func.json_each(bindparam("pairs", type_=String)).table_valued(
             "key", "value").alias("c")
         chosen_id, day = chosen.c.key, chosen.c.value
-    tid = bindparam("tid", type_=Integer)
-    a, other = Assignment, aliased(Assignment)
-    blocked = select(FirmBlock.id).where(FirmBlock.firm_id == a.firm_id,
-                                         FirmBlock.technician_id == tid).exists()
-    booked = select(other.id).where(
-        other.assignee_id == tid, other.status.in_(BOOKED_STATES), other.id != a.id,
-        other.starts_at < a.ends_at, other.ends_at > a.starts_at).exists()
-    unmet = and_(a.requirement_set_id.is_not(None),
-                 compliance.unmet_condition(tid, a.requirement_set_id, day))
+    a = Assignment
+    excluded = exclusions.excluded(
+        bindparam("tid", type_=Integer), firm_id=a.firm_id, starts_at=a.starts_at,
+        ends_at=a.ends_at, other_than=a.id, requirement_set_id=a.requirement_set_id, on=day)
     return (select(a.id).select_from(chosen).join(a, a.id == cast(chosen_id, Integer))
-            .where(or_(blocked, booked, unmet)))
+            .where(excluded))
 
 
-def _feed_excluded(profile: TechnicianProfile, candidates: list[Assignment]) -> set[int]:
-    if not candidates:
+def _feed_excluded(profile: TechnicianProfile, days: dict[int, date]) -> set[int]:
+    """Of the candidate assignments ({id: its site-local date}), those excluded."""
+    if not days:
         return set()
-    ons = {a.id: MatchQuery.of(a).on or clock.today() for a in candidates}
     conn = db.session.connection()
     dialect = conn.dialect.name
     params = {"tid": profile.id}
     if dialect == "postgresql":
-        params.update(ids=list(ons), ons=list(ons.values()))
+        params.update(ids=list(days), ons=list(days.values()))
     else:
-        params["pairs"] = json.dumps({str(k): v.isoformat() for k, v in ons.items()})
+        params["pairs"] = json.dumps({str(k): v.isoformat() for k, v in days.items()})
     return set(conn.execute(_feed_exclusion_stmt(dialect), params).scalars())
+
+
+def _lacks_a_skill(technician_id: int):
+    """The assignment asks for a skill the technician lacks or holds below its level."""
+    held = select(TechnicianSkill.id).where(
+        TechnicianSkill.technician_id == technician_id,
+        TechnicianSkill.skill_id == AssignmentSkill.skill_id,
+        TechnicianSkill.level >= AssignmentSkill.min_level).exists()
+    return select(AssignmentSkill.id).where(AssignmentSkill.assignment_id == Assignment.id,
+                                            ~held).exists()
 
 
 def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
@@ -291,28 +299,40 @@ def feed_for(profile: TechnicianProfile, limit: int = 50) -> list[FeedItem]:
 
     The same rules as match_technicians, seen from the technician's side: the
     same distance and skill tests, and the exclusions (blocks, bookings,
-    compliance on each assignment's date) in one statement for every candidate.
+    compliance on each assignment's date) in one statement for the nearest
+    candidates, in batches a little larger than what is still needed. Only the
+    assignments shown are loaded (with their skills and firm), in one go.
     """
     if not matchable(profile):
         return []
     reach = float(profile.travel_radius_km)
-    dlat = reach / 111.0
-    dlon = reach / (111.0 * max(0.05, math.cos(math.radians(profile.lat))))
-    candidates = db.session.scalars(select(Assignment).where(
-        Assignment.status == AssignmentStatus.PUBLISHED, Assignment.starts_at > clock.now(),
-        Assignment.lat.between(profile.lat - dlat, profile.lat + dlat),
-        Assignment.lon.between(profile.lon - dlon, profile.lon + dlon))).all()
-    have = dict(db.session.execute(select(TechnicianSkill.skill_id, TechnicianSkill.level).where(
-        TechnicianSkill.technician_id == profile.id)).all())
-    items = []
-    for a in candidates:
-        d = haversine_km(a.lat, a.lon, profile.lat, profile.lon)
-        if d > reach or d > a.radius_km:
-            continue
-        if any(have.get(s.skill_id, 0) < s.min_level for s in a.skills):
-            continue
-        items.append(FeedItem(a, d))
-    bad = _feed_excluded(profile, [i.assignment for i in items])
-    items = [i for i in items if i.assignment.id not in bad]
-    items.sort(key=lambda i: (i.distance_km, i.assignment.starts_at, i.assignment.id))
-    return items[:limit]
+    lat_lo, lat_hi, lons = bounding_box(profile.lat, profile.lon, reach)
+    a = Assignment
+    rows = db.session.execute(select(a.id, a.lat, a.lon, a.radius_km, a.starts_at, a.timezone)
+                              .where(a.status == AssignmentStatus.PUBLISHED,
+                                     a.starts_at > clock.now(),
+                                     a.lat.between(lat_lo, lat_hi),
+                                     or_(*(a.lon.between(lo, hi) for lo, hi in lons)),
+                                     ~_lacks_a_skill(profile.id))).all()
+    near = []
+    for aid, lat, lon, radius_km, starts_at, tz in rows:
+        d = distance_km(lat, lon, profile.lat, profile.lon)
+        if d <= reach and d <= radius_km:
+            near.append((d, starts_at, aid, tz))
+    near.sort(key=lambda r: r[:3])
+    shown: list[tuple[float, int]] = []
+    pos = 0
+    while pos < len(near) and len(shown) < limit:
+        need = limit - len(shown)
+        chunk = near[pos:pos + need + need // 8 + 4]
+        pos += len(chunk)
+        bad = _feed_excluded(profile, {aid: site_day(tz, starts_at) or clock.today()
+                                       for _, starts_at, aid, tz in chunk})
+        shown.extend((d, aid) for d, _, aid, _ in chunk if aid not in bad)
+    shown = shown[:limit]
+    if not shown:
+        return []
+    loaded = {x.id: x for x in db.session.scalars(
+        select(Assignment).where(Assignment.id.in_([aid for _, aid in shown]))
+        .options(joinedload(Assignment.skills), joinedload(Assignment.firm))).unique()}
+    return [FeedItem(loaded[aid], d) for d, aid in shown]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..accounts.policy import MANAGERS, firm_id_of, is_member, require_member
 from ..core import audit
 from ..core.actions import Action
 from ..errors import NotFound, PermissionDenied, ValidationFailed
@@ -11,20 +12,32 @@ from ..extensions import db
 from .models import CredentialKind, CredentialType, RequirementItem, RequirementSet
 
 
+def can_define(user: User) -> bool:
+    """May add credential types and requirement sets: admins (for the platform) and
+    firm owners and managers (for their firm)."""
+    return user.is_admin or is_member(user, None, *MANAGERS)
+
+
 def _owner_firm_id(actor: User) -> int | None:
     """Admins define platform-wide things (firm None); firm owners/managers their firm's."""
     if actor.is_admin:
         return None
-    if actor.is_firm_user and actor.membership.role in (Role.OWNER, Role.MANAGER):
-        return actor.membership.firm_id
-    raise PermissionDenied("Only platform admins and firm owners or managers can do that.")
+    return require_member(actor, None, *MANAGERS, message="Only platform admins and firm "
+                          "owners or managers can do that.").firm_id
 
 
-def _can_edit(actor: User, firm_id: int | None) -> bool:
-    try:
-        return _owner_firm_id(actor) == firm_id
-    except PermissionDenied:
-        return False
+def _can_edit(user: User, firm_id: int | None) -> bool:
+    return can_define(user) and _owner_firm_id(user) == firm_id
+
+
+def can_edit_type(user: User, ctype: CredentialType) -> bool:
+    """Admins edit platform types; a firm's owners and managers edit its own."""
+    return _can_edit(user, ctype.firm_id)
+
+
+def can_edit_set(user: User, rset: RequirementSet) -> bool:
+    """Admins edit platform sets; a firm's owners and managers edit its own."""
+    return _can_edit(user, rset.firm_id)
 
 
 def parse_kind(value: str) -> CredentialKind:
@@ -63,7 +76,7 @@ def update_type(actor: User, ctype: CredentialType, *, name: str, kind: str,
                 issuing_body: str | None = None, description: str = "",
                 requires_document: bool = True, expires: bool = True,
                 default_coverage_cents: int | None = None, is_active: bool = True) -> CredentialType:
-    if not _can_edit(actor, ctype.firm_id):
+    if not can_edit_type(actor, ctype):
         raise PermissionDenied("You cannot change this credential type.")
     name, kind_ = _type_values(name, kind, default_coverage_cents)
     before = {"name": ctype.name, "kind": ctype.kind.value, "is_active": ctype.is_active}
@@ -82,7 +95,7 @@ def list_types(viewer: User, *, active_only: bool = False) -> list[CredentialTyp
     stmt = select(CredentialType)
     if viewer.is_firm_user:
         stmt = stmt.where(or_(CredentialType.firm_id.is_(None),
-                              CredentialType.firm_id == viewer.membership.firm_id))
+                              CredentialType.firm_id == firm_id_of(viewer)))
     elif viewer.is_admin:
         stmt = stmt.where(CredentialType.firm_id.is_(None))
     if active_only:
@@ -110,7 +123,7 @@ def submittable_types(technician_id: int) -> list[CredentialType]:
 
 def access_type_for_edit(user: User, type_id: int) -> CredentialType:
     ctype = db.session.get(CredentialType, type_id)
-    if ctype is None or not _can_edit(user, ctype.firm_id):
+    if ctype is None or not can_edit_type(user, ctype):
         raise NotFound()
     return ctype
 
@@ -166,7 +179,7 @@ def save_requirement_set(actor: User, rset: RequirementSet | None, *, name: str,
 
 
 def delete_requirement_set(actor: User, rset: RequirementSet) -> None:
-    if not _can_edit(actor, rset.firm_id):
+    if not can_edit_set(actor, rset):
         raise PermissionDenied("You cannot delete this requirement set.")
     audit.record(Action.REQUIREMENT_SET_DELETED, rset, actor=actor, firm_id=rset.firm_id,
                  before={"name": rset.name})
@@ -179,7 +192,7 @@ def list_requirement_sets(viewer: User) -> list[RequirementSet]:
     stmt = select(RequirementSet)
     if viewer.is_firm_user:
         stmt = stmt.where(or_(RequirementSet.firm_id.is_(None),
-                              RequirementSet.firm_id == viewer.membership.firm_id))
+                              RequirementSet.firm_id == firm_id_of(viewer)))
     else:
         stmt = stmt.where(RequirementSet.firm_id.is_(None))
     return list(db.session.scalars(stmt.order_by(RequirementSet.firm_id.is_not(None),
@@ -190,9 +203,8 @@ def access_requirement_set(user: User, set_id: int, *, edit: bool = False) -> Re
     rset = db.session.get(RequirementSet, set_id)
     if rset is None:
         raise NotFound()
-    if edit and not _can_edit(user, rset.firm_id):
+    if edit and not can_edit_set(user, rset):
         raise NotFound()
-    if rset.firm_id is not None and not (
-            user.is_firm_user and user.membership.firm_id == rset.firm_id):
+    if rset.firm_id is not None and not is_member(user, rset.firm_id):
         raise NotFound()
     return rset

@@ -1,9 +1,9 @@
 """The one answer to "is technician T compliant with requirement set S on day d?".
 
-A credential satisfies a requirement item when it is of that type, approved,
-not expired on day d (valid through its expiry date), and, where the item asks
-for it, covers at least the minimum amount. Everything else (matching, pools,
-accepting work, the sweep) asks here.
+A credential satisfies a requirement item when it is of that type, valid on
+day d (verify.validity) and, where the item asks for it, covers at least the
+minimum amount. Everything else (matching, pools, accepting work, the sweep)
+asks here.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..accounts.models import TechnicianProfile
 from ..core.money import format_money
 from ..extensions import db
 from .models import Credential, CredentialStatus, CredentialType, RequirementItem
+from .validity import is_valid_on, valid_on
 
 
 @dataclass
@@ -29,8 +30,7 @@ def _satisfies(on: date):
     """SQL condition: credential row satisfies the joined requirement item on `on`."""
     return and_(
         Credential.credential_type_id == RequirementItem.credential_type_id,
-        Credential.status == CredentialStatus.APPROVED,
-        or_(Credential.expires_on.is_(None), Credential.expires_on >= on),
+        valid_on(on),
         or_(RequirementItem.min_coverage_cents.is_(None),
             Credential.coverage_cents >= RequirementItem.min_coverage_cents),
     )
@@ -93,8 +93,7 @@ def check(technician_id: int, requirement_set_id: int | None, on: date) -> Compl
 
 def _explain(ctype: CredentialType, item: RequirementItem, creds: list[Credential],
              on: date) -> list[str]:
-    usable = [c for c in creds if c.status == CredentialStatus.APPROVED
-              and (c.expires_on is None or c.expires_on >= on)]
+    usable = [c for c in creds if is_valid_on(c, on)]
     if not creds:
         return [f"{ctype.name} is missing."]
     if not usable:

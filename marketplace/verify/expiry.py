@@ -21,7 +21,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     text,
     true,
@@ -33,12 +32,14 @@ from ..accounts.models import TechnicianProfile, TechnicianStatus
 from ..core import audit, clock, outbox, signals
 from ..core.actions import Action
 from ..core.links import path_for
+from ..core.progress import Progress, report
 from ..core.sets import chunks, in_ids
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..notifications.models import Notification
 from .models import Credential, CredentialStatus, CredentialType
 from .submissions import SUSPENDED_REASON
+from .validity import past_expiry, valid_on
 
 REMINDER_DAYS = (30, 7, 1)
 # Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
@@ -122,7 +123,7 @@ def _expire_statement(on: date, stamp):
     """Approved credentials past their date become expired, returning (id, technician, type)."""
     table = Credential.__table__
     return (update(table)
-            .where(table.c.status == CredentialStatus.APPROVED, table.c.expires_on < on)
+            .where(table.c.status == CredentialStatus.APPROVED, past_expiry(on))
             .values(status=CredentialStatus.EXPIRED, updated_at=stamp)
             .returning(table.c.id, table.c.technician_id, table.c.credential_type_id))
 
@@ -146,9 +147,7 @@ def _lapse_notices(on: date, stamp, lapsed):
 
 def _valid_credential(on: date, technician_id):
     """EXISTS an approved credential of `technician_id` still valid on `on`."""
-    return exists().where(Credential.technician_id == technician_id,
-                          Credential.status == CredentialStatus.APPROVED,
-                          or_(Credential.expires_on.is_(None), Credential.expires_on >= on))
+    return exists().where(Credential.technician_id == technician_id, valid_on(on))
 
 
 @dataclass
@@ -247,22 +246,42 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
     return len(suspended)
 
 
-def run_sweep(on: date | None = None) -> SweepResult:
-    """Reminders, expiry and suspension for day `on`; the caller commits."""
+SWEEP_STEPS = 4
+
+
+def run_sweep(on: date | None = None, *, progress: Progress | None = None) -> SweepResult:
+    """Reminders, expiry and suspension for day `on`; the caller commits.
+
+    `progress` hears of each of its four steps (core/progress.py)."""
     on = on or clock.today()
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
     result = SweepResult(on=on)
     stamp = clock.now()
+    report(progress, 0, SWEEP_STEPS, "reminders and expiry")
     written = _remind_expire_and_notify(on, stamp)
     result.reminders, result.expired = len(written.reminders), len(written.expired)
+    report(progress, 1, SWEEP_STEPS, "offboarding")
     if written.expired:
         result.pairs = sorted({(tid, type_id) for _, tid, type_id in written.expired})
         signals.credentials_lapsed.send(None, pairs=result.pairs, on=on)
+        report(progress, 2, SWEEP_STEPS, "suspensions")
         result.suspended = _suspend_empty_handed(on, written.empty_handed, stamp)
+    report(progress, 3, SWEEP_STEPS, "emails")
     _queue_emails(written.reminders + written.lapse_notices)
+    report(progress, 4, SWEEP_STEPS, "done")
     if result.changes:
         audit.record(Action.VERIFY_SWEEP, subject_type="system",
                      after={"on": on, "reminders": result.reminders, "expired": result.expired,
                             "suspended": result.suspended})
     return result
+
+
+def left_without_valid_credential(technician_id: int, on: date) -> bool:
+    """The sweep's suspension rule for one technician: they held approved credentials
+    and none of them is valid on `on`. (Someone who never held one is not suspended
+    for it: they simply cannot take work that asks for one.)"""
+    held = exists().where(Credential.technician_id == technician_id,
+                          Credential.status.in_([CredentialStatus.APPROVED,
+                                                 CredentialStatus.EXPIRED]))
+    return bool(db.session.scalar(select(held & ~_valid_credential(on, technician_id))))

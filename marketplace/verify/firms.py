@@ -6,6 +6,7 @@ import re
 from sqlalchemy import select
 
 from ..accounts.models import Firm, FirmVerification, Membership, Role, User
+from ..accounts.policy import is_member, require_member
 from ..core import audit
 from ..core.actions import Action
 from ..core.links import path_for
@@ -16,11 +17,16 @@ from ..notifications.services import notify
 EIN = re.compile(r"^\d{2}-?\d{7}$")
 
 
+def can_submit_details(user: User) -> bool:
+    """Only a firm's owners send (and change) its legal details."""
+    return is_member(user, None, Role.OWNER)
+
+
 def submit_firm_details(actor: User, *, legal_name: str, ein: str, address_line: str,
                         city: str, state: str, postal_code: str) -> Firm:
     """The owner sends the firm's legal details; changing them means a new review."""
-    if not actor.is_firm_user or actor.membership.role != Role.OWNER:
-        raise PermissionDenied("Only the firm's owner can submit its legal details.")
+    require_member(actor, None, Role.OWNER,
+                   message="Only the firm's owner can submit its legal details.")
     firm = actor.firm
     fields = {}
     legal_name, address_line, city = (legal_name or "").strip(), (address_line or "").strip(), \
