@@ -12,6 +12,14 @@ from .models import Notification
 
 bp = Blueprint("notifications_api", __name__)
 
+NOTIFICATION_SCHEMA = {"type": "object", "required": [
+    "id", "kind", "title", "body", "link", "created_at", "read_at"], "properties": {
+    "id": {"type": "integer"}, "kind": {"type": "string", "example": "offer.received"},
+    "title": {"type": "string"}, "body": {"type": "string"},
+    "link": {"type": "string", "nullable": True, "description": "a path in the web app"},
+    "created_at": {"type": "string", "format": "date-time"},
+    "read_at": {"type": "string", "format": "date-time", "nullable": True}}}
+
 
 def notification_json(n: Notification) -> dict:
     return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
@@ -20,7 +28,8 @@ def notification_json(n: Notification) -> dict:
 
 
 @bp.get("/notifications")
-@documented("Your notifications, newest first", tags=["notifications"], paginated=True)
+@documented("Your notifications, newest first", tags=["notifications"], paginated=True,
+            response=NOTIFICATION_SCHEMA)
 def list_notifications():
     page, per_page = page_args(request.args)
     stmt = select(Notification).where(Notification.user_id == current_user.id) \
@@ -29,7 +38,8 @@ def list_notifications():
 
 
 @bp.post("/notifications/<int:notification_id>/read")
-@documented("Mark one notification read", tags=["notifications"], errors=(401, 404))
+@documented("Mark one notification read", tags=["notifications"],
+            response=NOTIFICATION_SCHEMA)
 def read_notification(notification_id: int):
     note = services.access_notification(current_user, notification_id)
     services.mark_read(current_user, note)

@@ -3,44 +3,62 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from ..accounts.access import admin_required, firm_required, technician_required
 from ..core import clock
+from ..core.money import MAX_COVERAGE_CENTS, optional_cents
 from ..core.uploads import file_response
 from ..errors import PermissionDenied, ValidationFailed
-from ..web.api import json_body
-from ..web.openapi import documented
+from ..web import schema as js
+from ..web.api import json_body, query_args
+from ..web.openapi import FILE_TYPES, documented
 from . import catalog, compliance, submissions
 from .expiry import run_sweep
-from .models import Credential, CredentialType
+from .models import Credential, CredentialKind, CredentialStatus, CredentialType
 
 bp = Blueprint("verify_api", __name__)
 
-TYPE_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
+TYPE_PROPERTIES = {
+    "id": {"type": "integer"}, "name": {"type": "string"},
+    "kind": {"type": "string", "enum": [k.value for k in CredentialKind]},
     "issuing_body": {"type": "string", "nullable": True},
     "requires_document": {"type": "boolean"}, "expires": {"type": "boolean"},
     "default_coverage_cents": {"type": "integer", "nullable": True},
-    "private": {"type": "boolean"}}}
-CREDENTIAL_SCHEMA = {"type": "object", "properties": {
+    "private": {"type": "boolean"}}
+TYPE_SCHEMA = {"type": "object", "required": list(TYPE_PROPERTIES), "properties": TYPE_PROPERTIES}
+_DAY = {"type": "string", "format": "date", "nullable": True}
+CREDENTIAL_PROPERTIES = {
     "id": {"type": "integer"}, "credential_type_id": {"type": "integer"},
-    "type_name": {"type": "string"}, "status": {"type": "string"},
+    "type_name": {"type": "string"},
+    "status": {"type": "string", "enum": [s.value for s in CredentialStatus]},
     "number": {"type": "string", "nullable": True}, "issuer": {"type": "string", "nullable": True},
-    "issued_on": {"type": "string", "format": "date", "nullable": True},
-    "expires_on": {"type": "string", "format": "date", "nullable": True},
+    "issued_on": _DAY, "expires_on": _DAY,
     "coverage_cents": {"type": "integer", "nullable": True},
     "has_document": {"type": "boolean"},
     "decision_reason": {"type": "string", "nullable": True},
-    "supersedes_id": {"type": "integer", "nullable": True}}}
-SUBMIT_SCHEMA = {"type": "object", "required": ["credential_type_id"], "properties": {
-    "credential_type_id": {"type": "integer"}, "number": {"type": "string"},
-    "issuer": {"type": "string"}, "issued_on": {"type": "string", "format": "date"},
-    "expires_on": {"type": "string", "format": "date"}, "coverage_cents": {"type": "integer"}}}
-DECISION_SCHEMA = {"type": "object", "required": ["decision"], "properties": {
-    "decision": {"type": "string", "enum": ["approve", "reject", "request_info"]},
-    "reason": {"type": "string"}}}
+    "supersedes_id": {"type": "integer", "nullable": True}}
+CREDENTIAL_SCHEMA = {"type": "object", "required": list(CREDENTIAL_PROPERTIES),
+                     "properties": CREDENTIAL_PROPERTIES}
+_DATE_IN = js.nullable(js.line(10, format="date", example="2027-01-31",
+                               description="a date like 2027-01-31 (empty or null: none)"))
+SUBMIT_SCHEMA = js.obj({
+    "credential_type_id": js.ident("one of GET /credential-types"),
+    "number": js.nullable(js.line(80)), "issuer": js.nullable(js.line(160)),
+    "issued_on": _DATE_IN, "expires_on": _DATE_IN,
+    "coverage_cents": js.nullable(js.cents(MAX_COVERAGE_CENTS))},
+    required=["credential_type_id"],
+    example={"credential_type_id": 3, "number": "TX-123456", "issuer": "TDLR",
+             "issued_on": "2025-01-31", "expires_on": "2027-01-31"})
+DECISION_SCHEMA = js.obj({
+    "decision": js.choice(["approve", "reject", "request_info"]),
+    "reason": js.nullable(js.text(2000, description="required to reject or ask for more; "
+                                                    "the technician reads it"))},
+    required=["decision"], example={"decision": "reject", "reason": "The document is blurred."})
+SWEEP_SCHEMA = {"type": "object", "required": ["reminders", "expired", "suspended"],
+                "properties": {k: {"type": "integer"}
+                               for k in ("reminders", "expired", "suspended")}}
 
 
 def type_json(t: CredentialType) -> dict:
@@ -68,17 +86,8 @@ def _date(data: dict, key: str) -> date | None:
         raise ValidationFailed.field(key, "Use a date like 2027-01-31.") from None
 
 
-def _int(data: dict, key: str) -> int | None:
-    raw = data.get(key)
-    if raw is None:
-        return None
-    if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ValidationFailed.field(key, "Send a whole number.")
-    return raw
-
-
 @bp.get("/credential-types")
-@documented("Credential types you can use", tags=["verify"], errors=(401,),
+@documented("Credential types you can use", tags=["verify"], errors=(403,),
             response={"type": "object", "properties": {
                 "data": {"type": "array", "items": TYPE_SCHEMA}}})
 def credential_types():
@@ -93,7 +102,7 @@ def credential_types():
 
 @bp.get("/credentials")
 @technician_required
-@documented("Your credentials (technicians)", tags=["verify"], errors=(401, 403),
+@documented("Your credentials (technicians)", tags=["verify"], errors=(403,),
             response={"type": "object", "properties": {
                 "data": {"type": "array", "items": CREDENTIAL_SCHEMA}}})
 def my_credentials():
@@ -105,16 +114,14 @@ def my_credentials():
 @technician_required
 @documented("Submit a credential without a document (upload documents on the web page)",
             tags=["verify"], request=SUBMIT_SCHEMA, response=CREDENTIAL_SCHEMA, status=201,
-            errors=(401, 403, 422))
+            errors=(403,))
 def submit():
     data = json_body()
-    type_id = _int(data, "credential_type_id")
-    if type_id is None:
-        raise ValidationFailed.field("credential_type_id", "Choose a credential type.")
     cred = submissions.submit_credential(
-        current_user, credential_type_id=type_id, number=data.get("number"),
+        current_user, credential_type_id=data["credential_type_id"], number=data.get("number"),
         issuer=data.get("issuer"), issued_on=_date(data, "issued_on"),
-        expires_on=_date(data, "expires_on"), coverage_cents=_int(data, "coverage_cents"))
+        expires_on=_date(data, "expires_on"), coverage_cents=optional_cents(
+            data.get("coverage_cents"), "coverage_cents", maximum=MAX_COVERAGE_CENTS))
     return jsonify(credential_json(cred)), 201
 
 
@@ -127,7 +134,7 @@ def credential(credential_id: int):
 
 @bp.get("/review-queue")
 @admin_required
-@documented("Pending submissions, oldest first (admins)", tags=["verify"], errors=(401, 403),
+@documented("Pending submissions: renewals about to lapse first, then the oldest (admins)", tags=["verify"], errors=(403,),
             response={"type": "object", "properties": {
                 "data": {"type": "array", "items": CREDENTIAL_SCHEMA}}})
 def review_queue():
@@ -137,27 +144,24 @@ def review_queue():
 @bp.post("/credentials/<int:credential_id>/decision")
 @admin_required
 @documented("Approve, reject or ask for more information (admins)", tags=["verify"],
-            request=DECISION_SCHEMA, response=CREDENTIAL_SCHEMA, errors=(401, 403, 404, 409, 422))
+            request=DECISION_SCHEMA, response=CREDENTIAL_SCHEMA, errors=(403, 409))
 def decide(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
     data = json_body()
-    decision, reason = data.get("decision"), data.get("reason") or ""
+    decision, reason = data["decision"], data.get("reason") or ""
     if decision == "approve":
         submissions.approve(current_user, cred)
     elif decision == "reject":
         submissions.reject(current_user, cred, reason)
-    elif decision == "request_info":
-        submissions.request_info(current_user, cred, reason)
     else:
-        raise ValidationFailed.field("decision", "Use approve, reject or request_info.")
+        submissions.request_info(current_user, cred, reason)
     return jsonify(credential_json(cred))
 
 
 @bp.post("/verify/sweep")
 @admin_required
-@documented("Run the expiry sweep for today now (admins)", tags=["verify"], errors=(401, 403),
-            response={"type": "object", "properties": {
-                k: {"type": "integer"} for k in ("reminders", "expired", "suspended")}})
+@documented("Run the expiry sweep for today now (admins)", tags=["verify"], errors=(403,),
+            response=SWEEP_SCHEMA)
 def sweep():
     result = run_sweep(clock.today())
     return jsonify({"reminders": result.reminders, "expired": result.expired,
@@ -166,13 +170,23 @@ def sweep():
 
 # Firms looking at technicians they work with ---------------------------------------
 
-FIRM_VIEW_SCHEMA = {"type": "object", "properties": {
+FIRM_CREDENTIAL_SCHEMA = {
+    "type": "object", "required": [*(k for k in CREDENTIAL_PROPERTIES if k != "decision_reason"),
+                                   "document_url"],
+    "properties": {**{k: v for k, v in CREDENTIAL_PROPERTIES.items() if k != "decision_reason"},
+                   "document_url": {"type": "string", "nullable": True,
+                                    "description": "the document, where your firm may read it"}}}
+FIRM_VIEW_SCHEMA = {"type": "object", "required": ["technician_id", "name", "credentials",
+                                                   "compliance"], "properties": {
     "technician_id": {"type": "integer"}, "name": {"type": "string"},
-    "credentials": {"type": "array", "items": CREDENTIAL_SCHEMA},
-    "compliance": {"type": "object", "nullable": True, "properties": {
-        "requirement_set_id": {"type": "integer"}, "on": {"type": "string", "format": "date"},
-        "compliant": {"type": "boolean"},
-        "failures": {"type": "array", "items": {"type": "string"}}}}}}
+    "credentials": {"type": "array", "items": FIRM_CREDENTIAL_SCHEMA},
+    "compliance": {"type": "object", "nullable": True,
+                   "required": ["requirement_set_id", "on", "compliant", "failures"],
+                   "properties": {
+                       "requirement_set_id": {"type": "integer"},
+                       "on": {"type": "string", "format": "date"},
+                       "compliant": {"type": "boolean"},
+                       "failures": {"type": "array", "items": {"type": "string"}}}}}}
 
 
 def _firm_credential_json(c: Credential, tech_id: int) -> dict:
@@ -189,18 +203,16 @@ def _firm_credential_json(c: Credential, tech_id: int) -> dict:
 @documented("Credential status of a technician your firm works with (never rejected "
             "submissions), and with `set` their compliance with one of your requirement "
             "sets today, with reasons", tags=["verify"], response=FIRM_VIEW_SCHEMA,
-            params=[{"name": "set", "in": "query", "schema": {"type": "integer"}}],
-            errors=(401, 403, 404, 422))
+            params=[{"name": "set", "in": "query", "schema": js.ident("a requirement set")}],
+            errors=(403,))
 def firm_technician_credentials(technician_id: int):
+    args = query_args()
     tech = submissions.access_technician_for_firm(current_user, technician_id)
     out = {"technician_id": tech.id, "name": tech.name, "compliance": None,
            "credentials": [_firm_credential_json(c, tech.id) for c in
                            submissions.list_for_technician(tech, for_firm=True)]}
-    if request.args.get("set") is not None:
-        set_id = request.args.get("set", type=int)
-        if set_id is None:
-            raise ValidationFailed.field("set", "set is the id of a requirement set.")
-        chosen = catalog.access_requirement_set(current_user, set_id)
+    if "set" in args:
+        chosen = catalog.access_requirement_set(current_user, args["set"])
         result = compliance.check(tech.id, chosen.id, clock.today())
         out["compliance"] = {"requirement_set_id": chosen.id, "on": clock.today().isoformat(),
                              "compliant": result.compliant, "failures": result.failures}
@@ -210,8 +222,7 @@ def firm_technician_credentials(technician_id: int):
 @bp.get("/technicians/<int:technician_id>/credentials/<int:credential_id>/document")
 @firm_required()
 @documented("The document of an approved credential of a technician your firm works with",
-            tags=["verify"], errors=(401, 403, 404),
-            response={"type": "string", "format": "binary"})
+            tags=["verify"], errors=(403,), files=FILE_TYPES)
 def firm_technician_document(technician_id: int, credential_id: int):
     cred = submissions.access_document_for_firm(current_user, technician_id, credential_id)
     data, mime, name = submissions.read_document(current_user, cred)
