@@ -6,8 +6,8 @@ everyone else gets an HTML page.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
 class DomainError(Exception):
@@ -51,6 +51,24 @@ class ValidationFailed(DomainError):
         return cls(reason, fields={name: reason})
 
 
+class TooLarge(ValidationFailed):
+    """The file is too large."""
+    status = 413
+    code = "too_large"
+
+    @staticmethod
+    def file_message() -> str:
+        """What a person is told of a file over UPLOAD_MAX_BYTES, on the form or the API."""
+        limit = current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        return f"The file is too large: the limit is {limit} MB."
+
+
+class MalformedRequest(DomainError):
+    """The request could not be read (not JSON, or nested too deeply)."""
+    status = 400
+    code = "bad_request"
+
+
 class Unauthenticated(DomainError):
     """Sign in first."""
     status = 401
@@ -71,6 +89,15 @@ def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > \
         request.accept_mimetypes["text/html"]
+
+
+def _too_large_message() -> str:
+    """A 413 before the body was read: a form with a file past even the multipart cap
+    (core/uploads.UploadRequest), or any other body past MAX_CONTENT_LENGTH."""
+    if request.mimetype == "multipart/form-data":
+        return TooLarge.file_message()
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return f"The request is too large: the limit is {limit} MB."
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
@@ -99,9 +126,15 @@ def init_app(app: Flask) -> None:
             return error_response(400, "csrf_failed",
                                   "The form expired or was not sent from this site. "
                                   "Reload the page and try again.")
+        if status == 413:
+            message = _too_large_message()
         if status == 429:
             message = "Too many attempts. Wait a minute and try again."
-        return error_response(status, HTTP_CODES.get(status, "error"), message)
+        body, status = error_response(status, HTTP_CODES.get(status, "error"), message)
+        if isinstance(err, MethodNotAllowed):
+            # The methods the URL does answer (RFC 9110 requires Allow on a 405).
+            return body, status, {"Allow": err.get_response().headers.get("Allow", "")}
+        return body, status
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

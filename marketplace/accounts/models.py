@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from ..core import clock
 from ..core.types import UTCDateTime
@@ -92,7 +92,7 @@ class User(UserMixin, db.Model):
         back_populates="user", uselist=False)
 
     def get_id(self) -> str:
-        # Changing the password bumps session_version and signs out other sessions.
+        # Session and remember-me cookie carry the version; services.end_sessions bumps it.
         return f"{self.id}:{self.session_version}"
 
     @property
@@ -264,3 +264,10 @@ class ApiToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+def with_role() -> tuple:
+    """Loader options for a signed-in user: what nearly every request reads of them
+    (the firm membership and firm, or the technician profile), in the same statement."""
+    return (joinedload(User.membership).joinedload(Membership.firm),
+            joinedload(User.technician))

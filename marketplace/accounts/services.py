@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import audit, clock, outbox
@@ -31,7 +31,9 @@ from .models import (
     TechnicianSkill,
     TechnicianStatus,
     User,
+    with_role,
 )
+from .policy import MANAGERS, require_member
 from .tokens import hash_token
 
 MIN_PASSWORD = 10
@@ -152,17 +154,30 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ValidationFailed.field("current_password", "That is not your current password.")
     check_password_strength(new, "new_password")
     user.password_hash = generate_password_hash(new)
-    user.session_version += 1
+    end_sessions(user)
     audit.record(Action.USER_PASSWORD_CHANGED, user, actor=user)
 
 
+def end_sessions(user: User) -> None:
+    """Every session and remember-me cookie issued to the user stops working.
+
+    Both carry `get_id()`, `<id>:<session_version>`; the loader accepts only the
+    current version. Used at sign-out (a cookie captured earlier must not outlive
+    it), on a password change and when a member is removed."""
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(session_version=User.session_version + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(user, ["session_version"])
+
+
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: `<id>:<session_version>`, so old sessions die."""
+    """Flask-Login's loader for the session and the remember-me cookie:
+    `<id>:<session_version>`, so sessions ended by `end_sessions` stay ended."""
     try:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=with_role())
     if user is None or user.session_version != version:
         return None
     return user
@@ -171,12 +186,9 @@ def load_session_user(session_id: str) -> User | None:
 # -- firm members and invitations -------------------------------------------
 
 def _require_firm_admin(actor: User) -> Membership:
-    membership = actor.membership
-    if membership is None:
-        raise PermissionDenied("Only firm members can do that.")
-    if membership.role not in (Role.OWNER, Role.MANAGER):
-        raise PermissionDenied("Only owners and managers manage the team.")
-    return membership
+    require_member(actor, message="Only firm members can do that.")
+    return require_member(actor, None, *MANAGERS,
+                          message="Only owners and managers manage the team.")
 
 
 def parse_role(value: str) -> Role:
@@ -282,7 +294,7 @@ def remove_member(actor: User, member: Membership) -> None:
     audit.record(Action.MEMBER_REMOVED, member, actor=actor, firm_id=member.firm_id,
                  before={"email": user.email, "role": member.role.value})
     user.is_enabled = False
-    user.session_version += 1
+    end_sessions(user)
     db.session.delete(member)
 
 
@@ -305,9 +317,7 @@ def list_invitations(firm_id: int) -> list[Invitation]:
 
 def _apply_location(profile: TechnicianProfile, postal_code: str) -> None:
     from ..integrations import geocoding
-    place = geocoding.lookup_postal_code(postal_code)
-    if place is None:
-        raise ValidationFailed.field("postal_code", "We do not know that US ZIP code.")
+    place = geocoding.place_postal_code(postal_code, field="postal_code")
     profile.postal_code = place.postal_code
     profile.city, profile.state = place.city, place.state
     profile.lat, profile.lon, profile.timezone = place.lat, place.lon, place.timezone
@@ -373,15 +383,20 @@ def set_skills(user: User, levels: dict[int, int]) -> TechnicianProfile:
 
 
 def set_technician_status(actor: User | None, profile: TechnicianProfile,
-                          status: TechnicianStatus, reason: str | None) -> bool:
-    """Returns False when nothing changed (so callers stay idempotent)."""
+                          status: TechnicianStatus, reason: str | None, *,
+                          action: Action = Action.TECHNICIAN_STATUS_CHANGED,
+                          note: str | None = None) -> bool:
+    """Returns False when nothing changed (so callers stay idempotent). `action` names
+    the audit row (a manual suspension says so); `note` is why, when not the reason."""
     if profile.status == status and profile.status_reason == reason:
         return False
     before = {"status": profile.status.value, "reason": profile.status_reason}
     profile.status, profile.status_reason = status, reason
     profile.status_changed_at = clock.now()
-    audit.record(Action.TECHNICIAN_STATUS_CHANGED, profile, actor=actor, before=before,
-                 after={"status": status.value, "reason": reason})
+    after = {"status": status.value, "reason": reason}
+    if note:
+        after["note"] = note
+    audit.record(action, profile, actor=actor, before=before, after=after)
     technician_changed.send(profile.id)
     return True
 

@@ -1,20 +1,24 @@
 """Account pages: sign-up, sign-in, team, invitations, tokens, profile."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
 
 from ..core.money import cents_to_decimal
+from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..web.formkit import attempt, cents_or_none
 from . import services, tokens
@@ -39,6 +43,7 @@ from .forms import (
     TokenForm,
 )
 from .models import Role, SkillLevel
+from .policy import MANAGERS, is_member
 
 bp = Blueprint("accounts", __name__)
 
@@ -56,6 +61,19 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _new_csrf_token() -> None:
+    """Forget the session's CSRF token: the next form gets a new one."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(name, None)
+    g.pop(name, None)
+
+
+def _sign_in(user, *, remember: bool = False) -> None:
+    """Start a session; a CSRF token issued before sign-in does not carry over into it."""
+    login_user(user, remember=remember)
+    _new_csrf_token()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -65,7 +83,7 @@ def login():
     if form.validate_on_submit():
         ok, user = attempt(form, lambda: services.authenticate(form.email.data, form.password.data))
         if ok:
-            login_user(user, remember=form.remember.data)
+            _sign_in(user, remember=form.remember.data)
             flash(f"Welcome back, {user.name.split()[0]}.", "success")
             return redirect(_safe_next(form.next.data) or url_for("dashboards.home"))
     return render_template("accounts/login.html", form=form)
@@ -73,8 +91,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Ends this session and every other one: a copy of the cookie must not outlive it.
+        services.end_sessions(current_user._get_current_object())
     logout_user()
-    flash("You are signed out.", "info")
+    _new_csrf_token()
+    flash("You are signed out, on this device and any other.", "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -92,7 +114,7 @@ def signup_firm():
             firm_name=form.firm_name.data, owner_name=form.name.data, email=form.email.data,
             password=form.password.data, industry=form.industry.data))
         if ok:
-            login_user(user)
+            _sign_in(user)
             flash("Your firm is set up. Invite your dispatchers next.", "success")
             return redirect(url_for("dashboards.firm"))
     return render_template("accounts/signup_firm.html", form=form)
@@ -107,7 +129,7 @@ def signup_technician():
             name=form.name.data, email=form.email.data, password=form.password.data,
             postal_code=form.postal_code.data))
         if ok:
-            login_user(user)
+            _sign_in(user)
             flash("Welcome! Add your skills so firms can find you.", "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/signup_technician.html", form=form)
@@ -122,7 +144,7 @@ def accept_invitation(token: str):
         ok, user = attempt(form, lambda: services.accept_invitation(
             token, name=form.name.data, password=form.password.data))
         if ok:
-            login_user(user)
+            _sign_in(user)
             flash(f"You joined {user.firm.name}.", "success")
             return redirect(url_for("dashboards.firm"))
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)
@@ -136,11 +158,11 @@ def team():
     if form.validate_on_submit():
         ok, _ = attempt(form, lambda: services.invite_member(
             current_user, email=form.email.data, role=form.role.data,
-            budget_limit_cents=cents_or_none(form.budget_limit.data)))
+            budget_limit_cents=cents_or_none(form.budget_limit.data, "budget_limit")))
         if ok:
             flash(f"Invitation sent to {form.email.data}.", "success")
             return redirect(url_for("accounts.team"))
-    can_manage = current_user.membership.role in (Role.OWNER, Role.MANAGER)
+    can_manage = is_member(current_user, None, *MANAGERS)
     return render_template("accounts/team.html", form=form, firm=firm, can_manage=can_manage,
                            members=services.list_members(firm.id),
                            invitations=services.list_invitations(firm.id))
@@ -155,7 +177,7 @@ def edit_member(member_id: int):
     if form.validate_on_submit():
         ok, _ = attempt(form, lambda: services.update_member(
             current_user, member, role=form.role.data,
-            budget_limit_cents=cents_or_none(form.budget_limit.data)))
+            budget_limit_cents=cents_or_none(form.budget_limit.data, "budget_limit")))
         if ok:
             flash(f"{member.user.name} updated.", "success")
             return redirect(url_for("accounts.team"))
@@ -212,7 +234,7 @@ def change_password():
         ok, _ = attempt(form, lambda: services.change_password(
             current_user, form.current_password.data, form.new_password.data))
         if ok:
-            login_user(current_user._get_current_object())
+            _sign_in(current_user._get_current_object())
             flash("Password changed. Other devices were signed out.", "success")
             return redirect(url_for("dashboards.home"))
     return render_template("accounts/password.html", form=form)
@@ -230,11 +252,12 @@ def profile():
         levels = _skill_levels_from(request.form)
 
         def save():
+            levels.update(_added_skill(request.form, {s.id for s in skills}))
             services.update_technician_profile(
                 current_user, headline=form.headline.data or "", bio=form.bio.data or "",
                 phone=form.phone.data, postal_code=form.postal_code.data.strip(),
                 travel_radius_km=form.travel_radius_km.data,
-                hourly_rate_cents=cents_or_none(form.hourly_rate.data),
+                hourly_rate_cents=cents_or_none(form.hourly_rate.data, "hourly_rate"),
                 availability={d: getattr(form, d).data for d, _ in WEEKDAYS})
             services.set_skills(current_user, levels)
 
@@ -243,8 +266,32 @@ def profile():
             flash("Profile saved.", "success")
             return redirect(url_for("accounts.profile"))
         current_levels = levels
-    return render_template("accounts/profile.html", form=form, tech=tech, skills=skills,
-                           levels=current_levels, weekdays=WEEKDAYS, skill_levels=list(SkillLevel))
+    by_id = {s.id: s for s in skills}
+    held = [by_id[sid] for sid in current_levels if sid in by_id]
+    held.sort(key=lambda s: (s.category, s.name))
+    addable: dict[str, list] = {}
+    for s in skills:
+        if s.id not in current_levels:
+            addable.setdefault(s.category, []).append(s)
+    return render_template("accounts/profile.html", form=form, tech=tech, held=held,
+                           addable=addable, levels=current_levels, weekdays=WEEKDAYS,
+                           skill_levels=list(SkillLevel))
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def _added_skill(form, known: set[int]) -> dict[int, int]:
+    """The skill chosen under "Add a skill" on the plain form, with its level."""
+    raw = (form.get("add_skill") or "").strip()
+    if not raw:
+        return {}
+    if not _WHOLE.fullmatch(raw) or int(raw) not in known:
+        raise ValidationFailed.field("add_skill", "Choose a skill from the list.")
+    level = (form.get("add_level") or str(SkillLevel.INTERMEDIATE.value)).strip()
+    if not _WHOLE.fullmatch(level):
+        raise ValidationFailed.field("add_level", "Skill levels run from 1 to 4.")
+    return {int(raw): int(level)}
 
 
 def _skill_levels_from(form) -> dict[int, int]:

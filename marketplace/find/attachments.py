@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..accounts.models import User
+from ..accounts.policy import require_member
 from ..core import audit
 from ..core.actions import Action
 from ..core.transactions import on_commit
@@ -33,8 +34,7 @@ def _owner_filter(owner: Owner):
 
 
 def _check_firm(user: User, firm_id: int) -> None:
-    if not user.is_firm_user or user.membership.firm_id != firm_id:
-        raise PermissionDenied("Only the firm's own members manage its attachments.")
+    require_member(user, firm_id, message="Only the firm's own members manage its attachments.")
 
 
 def list_attachments(owner: Owner) -> list[Attachment]:
@@ -51,11 +51,11 @@ def add_attachment(user: User, assignment: Assignment, upload: Upload) -> Attach
                               .where(_owner_filter(assignment)))
     if count >= MAX_PER_OWNER:
         raise ValidationFailed.field("file", f"An assignment holds at most {MAX_PER_OWNER} files.")
-    mime = check_upload(upload, field="file")
+    checked = check_upload(upload, field="file")
     attachment = Attachment(firm_id=assignment.firm_id, assignment_id=assignment.id,
-                            storage_key=store(upload.data),
-                            filename=clean_filename(upload.filename), mime=mime,
-                            size_bytes=len(upload.data), uploaded_by_id=user.id)
+                            storage_key=store(checked.data),
+                            filename=clean_filename(upload.filename), mime=checked.mime,
+                            size_bytes=len(checked.data), uploaded_by_id=user.id)
     db.session.add(attachment)
     db.session.flush()
     audit.record(Action.ATTACHMENT_ADDED, attachment, actor=user, firm_id=assignment.firm_id,

@@ -1,7 +1,8 @@
 """Uploaded files on local disk under STORAGE_DIR, addressed by random keys.
 
-Callers sniff and size-check before saving; reading is only ever done by a
-view that has already checked authorization.
+Callers save only what `core/uploads.check_upload` accepted (and, for images,
+re-encoded); reading is only ever done by a view that has already checked
+authorization.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import secrets
 
 from flask import current_app
 
-# Magic bytes of the only document types we accept.
+# Magic bytes of the only document types we accept: they say which parser must then
+# read the whole file (core/uploads.py), not that the file is one.
 SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -19,7 +21,7 @@ SIGNATURES = (
 
 
 def sniff(data: bytes) -> str | None:
-    """The MIME type the content really has (of the accepted ones), else None."""
+    """The MIME type the content claims by its first bytes (of the accepted ones), else None."""
     for magic, mime in SIGNATURES:
         if data.startswith(magic):
             return mime

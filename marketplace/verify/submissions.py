@@ -4,12 +4,15 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import TechnicianProfile, TechnicianStatus, User
+from ..accounts.policy import firm_id_of
 from ..accounts.services import set_technician_status
 from ..core import audit, clock, signals
 from ..core.actions import Action
 from ..core.links import path_for
+from ..core.transactions import on_commit
 from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -17,6 +20,7 @@ from ..integrations import storage
 from ..notifications.services import notify
 from . import relations
 from .models import Credential, CredentialKind, CredentialStatus, CredentialType
+from .validity import is_valid_on
 
 # The status reason the sweep writes when it suspends; approval lifts only this one.
 SUSPENDED_REASON = "All of your credentials have expired. Upload a renewal to be reinstated."
@@ -68,9 +72,10 @@ def submit_credential(user: User, *, credential_type_id: int, number: str | None
                       coverage_cents=coverage_cents, status=CredentialStatus.PENDING,
                       supersedes_id=current.id if current else None)
     if upload is not None:
-        cred.document_mime = check_upload(upload)
+        checked = check_upload(upload)
+        cred.document_mime = checked.mime
         cred.document_name = clean_filename(upload.filename)
-        cred.document_key = store(upload.data)
+        cred.document_key = store(checked.data)
     db.session.add(cred)
     db.session.flush()
     audit.record(Action.CREDENTIAL_SUBMITTED, cred, actor=user,
@@ -94,9 +99,14 @@ def respond_to_request(user: User, cred: Credential, *, number: str | None,
     cred.issued_on, cred.coverage_cents = issued_on, coverage_cents
     cred.expires_on = expires_on if cred.credential_type.expires else None
     if upload is not None:
-        cred.document_mime = check_upload(upload)
+        checked = check_upload(upload)
+        replaced = cred.document_key
+        cred.document_mime = checked.mime
         cred.document_name = clean_filename(upload.filename)
-        cred.document_key = store(upload.data)
+        cred.document_key = store(checked.data)
+        if replaced is not None:
+            # Only this row names a credential's file; it goes once the new one is committed.
+            on_commit(lambda: storage.delete(replaced))
     cred.status = CredentialStatus.PENDING
     cred.submitted_at = clock.now()
     audit.record(Action.CREDENTIAL_RESUBMITTED, cred, actor=user)
@@ -140,7 +150,7 @@ def approve(admin: User, cred: Credential) -> Credential:
                                           if cred.expires_on else "."),
            link=path_for("verify.my_credentials"))
     if tech.status == TechnicianStatus.SUSPENDED and tech.status_reason == SUSPENDED_REASON \
-            and (cred.expires_on is None or cred.expires_on >= clock.today()):
+            and is_valid_on(cred, clock.today()):
         set_technician_status(admin, tech, TechnicianStatus.ACTIVE, None)
         notify(tech.user, "technician.reinstated", "You are reinstated",
                "A renewed credential was approved, so you can take work again.",
@@ -174,10 +184,9 @@ def request_info(admin: User, cred: Credential, reason: str) -> Credential:
 
 
 def review_queue(limit: int = 200) -> list[Credential]:
-    """Pending submissions, oldest first."""
-    return list(db.session.scalars(
-        select(Credential).where(Credential.status == CredentialStatus.PENDING)
-        .order_by(Credential.submitted_at, Credential.id).limit(limit)))
+    """Pending submissions in queue order: urgent renewals first, then the oldest."""
+    from . import queue
+    return queue.review_queue(limit, now=clock.now(), today=clock.today())
 
 
 def list_for_technician(tech: TechnicianProfile, *, for_firm: bool = False) -> list[Credential]:
@@ -187,8 +196,9 @@ def list_for_technician(tech: TechnicianProfile, *, for_firm: bool = False) -> l
         stmt = stmt.where(Credential.status.in_([CredentialStatus.APPROVED,
                                                  CredentialStatus.EXPIRED,
                                                  CredentialStatus.PENDING]))
-    return list(db.session.scalars(stmt.order_by(Credential.submitted_at.desc(),
-                                                 Credential.id.desc())))
+    return list(db.session.scalars(stmt.options(joinedload(Credential.credential_type))
+                                   .order_by(Credential.submitted_at.desc(),
+                                             Credential.id.desc())))
 
 
 # Who may see what ------------------------------------------------------------
@@ -214,7 +224,7 @@ def can_see_document(user: User, cred: Credential) -> bool:
         return cred.technician_id == user.technician.id
     if user.is_firm_user:
         return (cred.status == CredentialStatus.APPROVED
-                and relations.works_with(user.membership.firm_id, cred.technician_id))
+                and relations.works_with(firm_id_of(user), cred.technician_id))
     return False
 
 
@@ -231,7 +241,7 @@ def access_technician_for_firm(user: User, technician_id: int) -> TechnicianProf
     tech = db.session.get(TechnicianProfile, technician_id)
     if tech is None:
         raise NotFound()
-    if user.is_firm_user and not relations.works_with(user.membership.firm_id, tech.id):
+    if user.is_firm_user and not relations.works_with(firm_id_of(user), tech.id):
         raise NotFound()
     return tech
 

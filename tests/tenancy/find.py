@@ -5,6 +5,7 @@ from marketplace.extensions import db
 from marketplace.find import assignment_templates, assignments, attachments, pools
 from marketplace.find.matching import rebuild_index
 from marketplace.core.uploads import Upload
+from tests import files
 
 
 def build(world: dict) -> None:
@@ -17,7 +18,7 @@ def build(world: dict) -> None:
         "start_date": "2030-06-03", "start_time": "09:00", "end_time": "11:00",
         "pricing": "fixed", "rate": "100", "description": marker})
     attachment = attachments.add_attachment(
-        owner, a, Upload("site-map-" + marker + ".pdf", b"%PDF-1.4 site map " + marker.encode()))
+        owner, a, Upload("site-map-" + marker + ".pdf", files.pdf(title="site map " + marker)))
     template = assignment_templates.save_as_template(owner, a, "Template " + marker)
     # Private, so another technician cannot apply to it.
     pool = pools.create_pool(owner, name="Pool " + marker, visibility="private")

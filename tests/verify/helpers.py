@@ -7,10 +7,12 @@ from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.verify.models import (Credential, CredentialKind, CredentialStatus,
                                        CredentialType)
+from tests import files
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+# Real (tiny) documents: uploads are decoded in full, not sniffed (tests/files.py).
+PDF = files.pdf()
+PNG = files.png()
+JPEG = files.jpeg()
 
 
 def ctype(name: str = "General liability insurance", kind=CredentialKind.INSURANCE,

@@ -10,12 +10,12 @@ from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.verify.models import (CredentialKind, CredentialType, RequirementItem,
                                        RequirementSet)
-from tests import factories
+from tests import factories, files
 from tests.browser import PHONE, login, screenshot
 from tests.verify.helpers import work_with
 
 pytestmark = pytest.mark.browser
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = files.pdf()
 
 
 def test_insurance_upload_approval_compliance_expiry_and_offboarding(app, ctx, browser,
@@ -73,7 +73,10 @@ def test_insurance_upload_approval_compliance_expiry_and_offboarding(app, ctx, b
 
     clock.travel_to(datetime(2027, 3, 23, 15, tzinfo=timezone.utc))  # two days past expiry
     ap.goto(f"{live_server.url}/verify/review")
-    ap.click("button:has-text('Run expiry sweep now')")
+    ap.click("a:has-text('Run expiry sweep now')")
+    ap.check("input[name=confirm]")
+    screenshot(ap, "verify-admin-sweep-confirm")
+    ap.click("button:has-text('Run the sweep')")
     ap.wait_for_selector("text=Sweep done")
     assert "1 expired" in ap.inner_text(".flashes")
 
