@@ -9,22 +9,27 @@ of cell ranges (geo.cover) and keeps, in SQL, only rows that can qualify:
   unit vector times the site's, the cosine of the angle between them (rows with
   dot >= c_in were returned by an earlier step, exactly, since the same
   arithmetic on the same values gives the same result);
-- their own travel radius: dot >= cos_travel, with a hair of slack.
+- their own travel radius t, widened as geo.py says (read to t * SPHERE_STRETCH
+  on the sphere): cos_travel stores cos(t / R), and for k >= 1,
+  cos(k x) >= 1 - k^2 (1 - cos x), so `dot >= 1 - k^2 (1 - cos_travel)` (with a
+  hair of slack) drops nobody within t on the ellipsoid.
 
-The exact haversine test and ranking happen in Python on what comes back (one
-distance definition). Everything is a bind parameter, so the text, and with it
-the prepared statement and its plan, is reused by every search of the shape
-(how many other skills). Rows come back as plain tuples from the DB-API cursor.
+The exact distance test (geo.distance_km) and ranking happen in Python on what
+comes back (one distance definition). Everything is a bind parameter, so the
+text, and with it the prepared statement and its plan, is reused by every
+search of the shape (how many other skills). Rows come back as plain tuples from the DB-API cursor.
 """
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 
+from .geo import SPHERE_STRETCH
 from .match_index import ANY_SKILL, skill_bits, skill_count
 
 # Rows within this of their travel radius by the dot test come back for the exact test.
 _SLACK = 1e-9
+_WIDEN = SPHERE_STRETCH ** 2
 _COLUMNS = "m.technician_id, m.lat, m.lon, m.travel_radius_km"
 
 
@@ -36,7 +41,7 @@ def _statement(postgres: bool, others: int) -> str:
     where = (f"m.skill_id = {p('s', 'int')} AND m.level >= {p('lvl', 'int')} "
              f"AND (m.skills & {p('mask', 'bigint')}) = {p('mask', 'bigint')} "
              f"AND {dot} >= {p('c_out', 'float8')} AND {dot} < {p('c_in', 'float8')} "
-             f"AND {dot} >= m.cos_travel - {_SLACK}")
+             f"AND {dot} >= 1 - {_WIDEN!r} * (1 - m.cos_travel) - {_SLACK}")
     for i in range(others):
         where += (f" AND EXISTS (SELECT 1 FROM match_index o WHERE o.skill_id = "
                   f"{p(f'o{i}', 'int')} AND o.cell = m.cell AND o.technician_id = "

@@ -1,5 +1,10 @@
 """Geocoding: the offline US gazetteer (the `zipcodes` package) first.
 
+The gazetteer lists 872 ZIP codes without coordinates (stored as 0, 0: military,
+parcel-return and some PO box codes). Such a ZIP code takes the centre of its
+city's other ZIP codes when they lie close together, else falls through to the
+address's own "City, ST", then the network: nothing is ever placed at (0, 0).
+
 Network geocoders (geopy's Nominatim, rate-limited) come after the gazetteer when
 GEOCODER_USER_AGENT is set; their answers are kept in a cache that the app
 provides with `use_cache` (the find stage gives a database-backed one), so this
@@ -7,6 +12,7 @@ adapter imports no stage.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,8 +36,28 @@ class Place:
     timezone: str
 
 
+# Military "states" (APO/FPO/DPO mail): their ZIP codes say nothing about a place.
+_NOT_PLACES = {"AA", "AE", "AP"}
+# A city whose ZIP codes lie further than this from their centre has no sensible centre
+# (the widest real ones, Orlando and Tucson, reach 65 km).
+MAX_CITY_SPREAD_KM = 100.0
+_MEAN_RADIUS_KM = 6371.0088
+
+
+def _coordinates(row: dict) -> tuple[float, float] | None:
+    """A gazetteer row's (lat, lon); None for the rows stored without any (as 0, 0)."""
+    try:
+        lat, lon = float(row.get("lat") or 0), float(row.get("long") or 0)
+    except ValueError:
+        return None
+    return None if lat == 0 and lon == 0 else (lat, lon)
+
+
 @lru_cache(maxsize=4096)
 def lookup_postal_code(postal_code: str) -> Place | None:
+    """A US ZIP code's place. Some ZIP codes (military, parcel return, a few PO boxes)
+    have no coordinates: those take their city's centre when it has a sensible one
+    (lookup_city_state), else None. Never (0, 0)."""
     code = (postal_code or "").strip()[:5]
     if len(code) != 5 or not code.isdigit():
         return None
@@ -42,9 +68,29 @@ def lookup_postal_code(postal_code: str) -> Place | None:
     if not rows:
         return None
     row = rows[0]
-    return Place(postal_code=row["zip_code"], city=row["city"].title(), state=row["state"],
-                 lat=float(row["lat"]), lon=float(row["long"]),
-                 timezone=row.get("timezone") or "America/Chicago")
+    city, state = row["city"].title(), row["state"]
+    at = _coordinates(row)
+    if at is None:
+        centre = lookup_city_state(row["city"], state)
+        if centre is None:
+            return None
+        return Place(postal_code=row["zip_code"], city=city, state=state, lat=centre.lat,
+                     lon=centre.lon, timezone=row.get("timezone") or centre.timezone)
+    return Place(postal_code=row["zip_code"], city=city, state=state, lat=at[0], lon=at[1],
+                 timezone=row.get("timezone") or _nearest_timezone(*at))
+
+
+def place_postal_code(postal_code: str, *, field: str = "postal_code") -> Place:
+    """lookup_postal_code, or a field error saying why there is no place."""
+    place = lookup_postal_code(postal_code)
+    if place is not None:
+        return place
+    code = (postal_code or "").strip()[:5]
+    if len(code) == 5 and code.isdigit() and zipcodes.matching(code):
+        raise ValidationFailed.field(field, "We could not find where that ZIP code is (a "
+                                     "military or mail-only one?). Enter the ZIP code you "
+                                     "work from.")
+    raise ValidationFailed.field(field, "We do not know that US ZIP code.")
 
 
 @dataclass(frozen=True)
@@ -77,26 +123,49 @@ _ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 
 
 @lru_cache(maxsize=1)
-def _cities() -> dict[tuple[str, str], list[dict]]:
-    index: dict[tuple[str, str], list[dict]] = {}
+def _cities() -> dict[tuple[str, str], list[tuple[float, float, dict]]]:
+    """(city, state) -> (lat, lon, row) of each of its ZIP codes that has coordinates."""
+    index: dict[tuple[str, str], list[tuple[float, float, dict]]] = {}
     for row in zipcodes.list_all():
-        if row.get("active", True) and row.get("lat") and row.get("long"):
-            index.setdefault((row["city"].lower(), row["state"].lower()), []).append(row)
+        at = _coordinates(row)
+        if row.get("active", True) and at and row["state"] not in _NOT_PLACES:
+            index.setdefault((row["city"].lower(), row["state"].lower()), []).append(
+                (at[0], at[1], row))
     return index
+
+
+def _centre(points: list[tuple[float, float, dict]]) -> tuple[float, float] | None:
+    """The centre of the points (by their unit vectors, so a city across the
+    antimeridian is not averaged to the other side of the Earth), or None when some
+    point lies more than MAX_CITY_SPREAD_KM from it."""
+    vectors = [(math.cos(math.radians(lat)) * math.cos(math.radians(lon)),
+                math.cos(math.radians(lat)) * math.sin(math.radians(lon)),
+                math.sin(math.radians(lat))) for lat, lon, _ in points]
+    x, y, z = (sum(v[i] for v in vectors) for i in range(3))
+    norm = math.sqrt(x * x + y * y + z * z)
+    if norm == 0:
+        return None
+    x, y, z = x / norm, y / norm, z / norm
+    widest = math.cos(MAX_CITY_SPREAD_KM / _MEAN_RADIUS_KM)
+    if any(x * a + y * b + z * c < widest for a, b, c in vectors):
+        return None
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
 
 
 @lru_cache(maxsize=4096)
 def lookup_city_state(city: str, state: str) -> Place | None:
-    """A city by name and two-letter state: the centroid of its ZIP codes."""
-    rows = _cities().get((" ".join(city.lower().split()), state.strip().lower()), [])
-    rows = [r for r in rows if r.get("lat") and r.get("long")]
-    if not rows:
+    """A city by name and two-letter state: the centre of its ZIP codes, when they lie
+    close enough together for a centre to mean something."""
+    key = (" ".join(city.lower().split()), state.strip().lower())
+    points = _cities().get(key, [])
+    centre = _centre(points) if points else None
+    if centre is None:
         return None
-    lat = sum(float(r["lat"]) for r in rows) / len(rows)
-    lon = sum(float(r["long"]) for r in rows) / len(rows)
-    return Place(postal_code=rows[0]["zip_code"], city=rows[0]["city"].title(),
-                 state=rows[0]["state"], lat=lat, lon=lon,
-                 timezone=rows[0].get("timezone") or "America/Chicago")
+    row = points[0][2]
+    zones = [r["timezone"] for _, _, r in points if r.get("timezone")]
+    timezone = max(sorted(set(zones)), key=zones.count) if zones else _nearest_timezone(*centre)
+    return Place(postal_code=row["zip_code"], city=row["city"].title(), state=row["state"],
+                 lat=centre[0], lon=centre[1], timezone=timezone)
 
 
 def gazetteer(query: str) -> Location | None:
@@ -114,8 +183,8 @@ def gazetteer(query: str) -> Location | None:
         if place:
             return Location(place.lat, place.lon, place.timezone,
                             f"{place.city}, {place.state} {place.postal_code}", "gazetteer")
-    # "street, City, ST" without a ZIP: fall back to the city.
-    parts = [p.strip() for p in text.split(",")]
+    # "street, City, ST" (a ZIP after the state, if any, placed nothing): the city.
+    parts = [p.strip() for p in _ZIP.sub("", text).split(",")]
     if len(parts) >= 3 and len(parts[-1]) == 2:
         place = lookup_city_state(parts[-2], parts[-1])
         if place:
@@ -145,9 +214,10 @@ def _nearest_timezone(lat: float, lon: float) -> str:
     """The timezone of the nearest gazetteer ZIP code (good enough within the US)."""
     best, best_d = "America/Chicago", None
     for row in zipcodes.list_all():
-        if not row.get("lat") or not row.get("timezone"):
+        at = _coordinates(row)
+        if at is None or not row.get("timezone"):
             continue
-        d = (float(row["lat"]) - lat) ** 2 + (float(row["long"]) - lon) ** 2
+        d = (at[0] - lat) ** 2 + ((at[1] - lon + 180) % 360 - 180) ** 2
         if best_d is None or d < best_d:
             best, best_d = row["timezone"], d
     return best

@@ -73,3 +73,39 @@ def test_feed_exclusions_follow_the_same_rules_as_matching(ctx):
     want = [a.title for a in made if a.status == AssignmentStatus.PUBLISHED
             and tech.id not in excluded_ids(MatchQuery.of(a), [tech.id])]
     assert sorted(_titles(tech)) == sorted(want) == ["insured, before expiry", "next day"]
+
+
+def test_feed_sees_work_across_the_antimeridian(ctx):
+    """ZIP 96507 (Shemya, 178.9°E) and Adak (177.1°W) are 280 km apart across ±180°:
+    the feed's box is two longitude ranges there, and it agrees with matching."""
+    from marketplace.find.geo import distance_km
+    from marketplace.find.matching import match_technicians, rebuild_index
+    from marketplace.integrations.geocoding import lookup_postal_code
+
+    clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc), freeze=True)
+    owner = factories.firm_user(Role.OWNER)
+    here, adak = lookup_postal_code("96507"), lookup_postal_code("99546")
+    assert here.lon > 178 and adak.lon < -177
+    tech = tech_at(here.lat, here.lon, travel_radius_km=300)
+    a = make_assignment(owner, title="Adak", lat=adak.lat, lon=adak.lon, radius_km=300)
+    rebuild_index()
+    [item] = feed_for(tech)
+    assert item.assignment.title == "Adak"
+    assert item.distance_km == distance_km(here.lat, here.lon, adak.lat, adak.lon)
+    assert 270 < item.distance_km < 290
+    assert [m.technician_id for m in match_technicians(a)] == [tech.id]
+
+
+def test_feed_box_holds_work_just_inside_the_travel_radius(ctx):
+    """Near Honolulu a degree of latitude is 110.7 km, not 111: work 49.9 km due north
+    is inside a 50 km travel radius and must not fall outside the box."""
+    from tests.find.test_geo import HONOLULU, _due_north
+
+    clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc), freeze=True)
+    owner = factories.firm_user(Role.OWNER)
+    tech = tech_at(*HONOLULU, travel_radius_km=50)
+    lat, lon = _due_north(*HONOLULU, 49.9)
+    make_assignment(owner, title="north shore", lat=lat, lon=lon, radius_km=50)
+    far_lat, far_lon = _due_north(*HONOLULU, 50.2)
+    make_assignment(owner, title="too far", lat=far_lat, lon=far_lon, radius_km=100)
+    assert _titles(tech) == ["north shore"]

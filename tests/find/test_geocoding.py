@@ -134,3 +134,122 @@ def test_integrations_import_no_stage():
             if isinstance(node, ast.ImportFrom) and node.level >= 2:
                 top = (node.module or "").split(".")[0]
                 assert top not in stages, f"{path.name} imports the {top} stage"
+
+
+# --- ZIP codes the gazetteer knows without coordinates --------------------------
+
+def _dc_distance_km(lat, lon):
+    from marketplace.find.geo import haversine_km
+    return haversine_km(38.8951, -77.0364, lat, lon)
+
+
+def test_a_zip_without_coordinates_falls_back_to_its_city_never_zero(ctx):
+    """56908 ("Parcel Return Service, DC") has no coordinates in the gazetteer: it
+    takes the centroid of its city's other ZIP codes, in Washington."""
+    assert [r for r in __import__("zipcodes").matching("56908") if float(r["lat"]) == 0]
+    loc = geocoding.geocode("1 Main St, Washington, DC 56908")
+    assert (loc.lat, loc.lon) != (0, 0)
+    assert _dc_distance_km(loc.lat, loc.lon) < 20
+    assert loc.timezone == "America/New_York"
+
+
+def test_a_zip_without_coordinates_or_a_city_of_its_own_uses_the_address_city(ctx):
+    """88888 (North Pole, DC) has neither coordinates nor a city with any: the
+    address's own "City, ST" is the next source."""
+    assert geocoding.lookup_postal_code("88888") is None
+    loc = geocoding.geocode("1 Main St, Washington, DC 88888")
+    assert _dc_distance_km(loc.lat, loc.lon) < 20
+
+
+def test_a_military_zip_is_a_field_error_not_zero_zero(ctx, app):
+    app.config["GEOCODER_USER_AGENT"] = None
+    assert geocoding.lookup_postal_code("09001") is None
+    with pytest.raises(ValidationFailed) as err:
+        geocoding.geocode("PSC 1234, APO, AE 09001")
+    assert "could not find that address" in err.value.fields["address"]
+
+
+def test_no_gazetteer_zip_resolves_to_zero_zero():
+    import zipcodes
+    blank = [r["zip_code"] for r in zipcodes.list_all()
+             if float(r["lat"]) == 0 and float(r["long"]) == 0]
+    assert len(blank) > 800
+    for code in blank:
+        place = geocoding.lookup_postal_code(code)
+        assert place is None or (abs(place.lat) > 1 and abs(place.lon) > 1), code
+
+
+def test_a_city_centre_is_taken_on_the_globe_and_only_when_sensible():
+    """Military "cities" ("Dpo, AP": ZIP codes from Korea to the Aleutians) have no
+    place; a centre is taken on the globe, so points on both sides of the
+    antimeridian do not average to Greenwich; ZIP codes spread wider than
+    MAX_CITY_SPREAD_KM have no centre."""
+    assert geocoding.lookup_city_state("Dpo", "AP") is None
+    across = geocoding._centre([(51.80, 179.95, {}), (51.80, -179.85, {})])
+    assert across[0] == pytest.approx(51.80, abs=0.01)
+    assert abs(across[1]) == pytest.approx(179.95, abs=0.01)
+    assert geocoding._centre([(51.88, -176.66, {}), (51.57, 178.88, {})]) is None
+    adak = geocoding.lookup_city_state("Adak", "AK")
+    assert adak.lon == pytest.approx(-177.09, abs=0.05) and adak.timezone == "America/Adak"
+
+
+def test_the_assignment_api_never_stores_zero_zero(client, ctx, app):
+    from datetime import datetime, timezone
+
+    from marketplace.accounts import tokens
+    from marketplace.accounts.models import Role
+    from marketplace.core import clock
+    from tests import factories
+
+    app.config["GEOCODER_USER_AGENT"] = None
+    clock.travel_to(datetime(2030, 5, 1, tzinfo=timezone.utc), freeze=True)
+    owner = factories.firm_user(Role.OWNER)
+    raw = tokens.issue_api_token(owner, "t")[1]
+    db.session.commit()
+    h = {"Authorization": f"Bearer {raw}"}
+    body = {"title": "Kiosk", "start_date": "2030-06-03", "start_time": "09:00",
+            "end_time": "10:00", "rate": "90"}
+    r = client.post("/api/v1/assignments", headers=h,
+                    json={**body, "address": "1 Main St, Washington, DC 56908"})
+    assert r.status_code == 201, r.get_json()
+    got = r.get_json()
+    assert _dc_distance_km(got["lat"], got["lon"]) < 20
+    r = client.post("/api/v1/assignments", headers=h,
+                    json={**body, "address": "PSC 1234, APO, AE 09001"})
+    assert r.status_code == 422
+    assert "could not find that address" in r.get_json()["error"]["fields"]["address"]
+
+
+def _profile_form(postal_code):
+    return {"headline": "Tech", "bio": "", "postal_code": postal_code,
+            "travel_radius_km": "50", "hourly_rate": "60", "mon": "y"}
+
+
+def test_a_technician_moving_to_a_zip_without_coordinates_is_placed_at_its_city(
+        client, auth, ctx):
+    from marketplace.accounts.models import User
+    from tests import factories
+
+    tech = factories.technician()
+    auth.login(tech.email)
+    r = client.post("/profile", data=_profile_form("56908"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    profile = db.session.get(User, tech.id).technician
+    assert profile.postal_code == "56908" and profile.state == "DC"
+    assert _dc_distance_km(profile.lat, profile.lon) < 20
+    assert profile.timezone == "America/New_York"
+
+
+def test_a_technician_moving_to_a_zip_nobody_can_place_gets_a_field_error(client, auth, ctx):
+    from marketplace.accounts.models import User
+    from tests import factories
+
+    tech = factories.technician()
+    auth.login(tech.email)
+    r = client.post("/profile", data=_profile_form("09001"))
+    assert r.status_code == 200
+    assert "could not find" in r.get_data(True)
+    db.session.expire_all()
+    profile = db.session.get(User, tech.id).technician
+    assert profile.postal_code == "75201" and profile.lat == pytest.approx(32.79, abs=0.01)
