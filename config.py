@@ -48,6 +48,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    # Forms with files may be larger, so that an oversized file is refused next to its
+    # field with the rest of the form kept; only UPLOAD_MAX_BYTES + 1 of it is kept.
+    UPLOAD_REQUEST_MAX_BYTES = 100 * 1024 * 1024
     STORAGE_DIR = _env("STORAGE_DIR", str(INSTANCE_DIR / "uploads"))
     SMTP_URL = _env("SMTP_URL")
     MAIL_FROM = _env("MAIL_FROM", "Onsite Marketplace <no-reply@onsite.example>")
@@ -57,15 +60,23 @@ class Config:
     HSTS = False
     INVITATION_TTL_DAYS = 7
     CELERY_QUEUE = _env("CELERY_QUEUE", "marketplace")
+    MANAGE_CLOCK_SKEW_SECONDS = int(_env("MANAGE_CLOCK_SKEW_SECONDS", "120"))
+    # Webhooks to loopback and private addresses: development and tests only.
+    WEBHOOKS_ALLOW_PRIVATE = _env("WEBHOOKS_ALLOW_PRIVATE", "0") == "1"
+    # Map tiles for the operations board, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
+    # without one the board draws its markers on a plain background.
+    MAP_TILE_URL = _env("MAP_TILE_URL")
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    WEBHOOKS_ALLOW_PRIVATE = _env("WEBHOOKS_ALLOW_PRIVATE", "1") == "1"
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
 
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
+    WEBHOOKS_ALLOW_PRIVATE = True
     TESTING = True
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"

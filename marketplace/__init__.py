@@ -9,7 +9,7 @@ from flask import Flask
 
 # Stages in import order; each package's init_app(app) registers its blueprints,
 # hooks, signal subscribers, beat entries and commands.
-STAGES = ("accounts", "notifications", "verify", "find", "engage")
+STAGES = ("accounts", "notifications", "verify", "find", "engage", "manage")
 
 
 def create_app(config: str | type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -17,6 +17,8 @@ def create_app(config: str | type | None = None, overrides: dict[str, Any] | Non
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_relative_config=True)
+    from .core.uploads import UploadRequest
+    app.request_class = UploadRequest
     if config is None:
         config = os.environ.get("MARKETPLACE_CONFIG", "development")
     config_cls = CONFIGS[config] if isinstance(config, str) else config

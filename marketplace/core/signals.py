@@ -55,6 +55,11 @@ credential_approved = _signals.signal("credential-approved")
 # the transition's details (action, and what the caller passed).
 assignment_transitioned = _signals.signal("assignment-transitioned")
 
+# sender: the assignment. Sent by manage when the firm approves the work, inside the
+# transaction: kwargs actor, amounts (labour_cents, expenses_cents, total_cents,
+# currency, seconds_on_site). Pay and rate subscribe; manage does not know them.
+assignment_approved = _signals.signal("assignment-approved")
+
 for _signal in (technician_changed, credentials_lapsed, credential_approved,
-                assignment_transitioned):
+                assignment_transitioned, assignment_approved):
     _signal.connect(_dispatch(_signal), weak=False)

@@ -81,7 +81,8 @@ def seed(rng: random.Random, world: dict) -> dict:
                 "end_time": f"{hour + 2:02d}:00", "pricing": rng.choice(["fixed", "hourly"]),
                 "rate": str(rng.randrange(150, 600, 25)), "hourly_rate": str(rng.randrange(45, 95, 5)),
                 "max_hours": "4", "radius_km": rng.choice([40, 60, 80]),
-                "checklist": ["Check in on arrival", "Photos of finished work"]})
+                "checklist": ["Sign in with the site contact", "[photo x2] Photos of the finished work",
+                              "[text] Notes for the dispatcher (optional)"]})
             state = STATES[i % len(STATES)]
             if state != AssignmentStatus.DRAFT:
                 svc.publish_assignment(owner, a)

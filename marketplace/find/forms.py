@@ -13,6 +13,9 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from . import checklist
+from .models import WINDOW_RULE
+
 
 class AssignmentForm(FlaskForm):
     title = StringField("Title")
@@ -25,7 +28,8 @@ class AssignmentForm(FlaskForm):
     requirement_set_id = SelectField("Requirement set", coerce=int, default=0)
     radius_km = IntegerField("Search radius (km)", default=50, validators=[Optional()])
     schedule_kind = SelectField("Schedule", choices=[("window", "Arrival window"),
-                                                     ("flexible", "Flexible range")])
+                                                     ("flexible", "Flexible range")],
+                                description=WINDOW_RULE)
     start_date = StringField("Date", render_kw={"type": "date"})
     end_date = StringField("Last day (flexible range)", render_kw={"type": "date"})
     start_time = StringField("From", render_kw={"type": "time"})
@@ -38,7 +42,20 @@ class AssignmentForm(FlaskForm):
     fixed_hours = StringField("Hours covered by the fixed price (blended)")
     payment_terms_days = IntegerField("Payment terms (days)", default=30,
                                       validators=[Optional()])
-    checklist = TextAreaField("Checklist", description="One task per line.")
+    checklist = TextAreaField(
+        "Checklist", description="One task per line; a kind in brackets makes it typed: "
+        "[photo x2] Photos of the rack · [number dBm -90..-20] Signal · "
+        "[choice Pass|Fail] Result · [signature] Customer sign-off · [text] Notes · "
+        "[file] Test report. Add (optional) at the end of a task that is not required.")
+    geofence_m = IntegerField("Check-in radius (m)", validators=[Optional()],
+                              description="How far from the site a check-in counts as "
+                                          "on site; your firm's default when blank.")
+    sla_response_minutes = IntegerField("SLA: accepted within (minutes of publishing)",
+                                        validators=[Optional()])
+    sla_arrival_minutes = IntegerField("SLA: on site within (minutes after the start)",
+                                       validators=[Optional()])
+    sla_completion_minutes = IntegerField("SLA: submitted within (minutes after the end)",
+                                          validators=[Optional()])
     publish = BooleanField("Publish now")
 
     def values(self) -> dict:
@@ -55,7 +72,10 @@ class AssignmentForm(FlaskForm):
             "hourly_rate": self.hourly_rate.data, "max_hours": self.max_hours.data,
             "fixed_hours": self.fixed_hours.data,
             "payment_terms_days": self.payment_terms_days.data,
-            "checklist": self.checklist.data,
+            "checklist": self.checklist.data, "geofence_m": self.geofence_m.data,
+            "sla_response_minutes": self.sla_response_minutes.data,
+            "sla_arrival_minutes": self.sla_arrival_minutes.data,
+            "sla_completion_minutes": self.sla_completion_minutes.data,
         }
 
     def prefill(self, data: dict) -> None:
@@ -75,12 +95,16 @@ class AssignmentForm(FlaskForm):
             self.rate.data = cents_to_decimal_str(data["rate_cents"])
         if data.get("hourly_rate_cents"):
             self.hourly_rate.data = cents_to_decimal_str(data["hourly_rate_cents"])
-        self.checklist.data = "\n".join(data.get("checklist") or [])
+        self.checklist.data = checklist.as_text(data.get("checklist"))
+        self.geofence_m.data = data.get("geofence_m")
+        for name in ("sla_response_minutes", "sla_arrival_minutes", "sla_completion_minutes"):
+            getattr(self, name).data = data.get(name)
 
 
 class CsvForm(FlaskForm):
     file = FileField("CSV file")
     publish = BooleanField("Publish the created assignments")
+    allow_duplicates = BooleanField("Create rows that repeat another's title, address and time")
 
 
 class TemplateForm(FlaskForm):
@@ -107,7 +131,10 @@ class PoolForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    technician_id = IntegerField("Technician id")
+    # A name picked from the directory's suggestions ("Dana Reyes · Dallas, TX · #12") or
+    # typed; find.directory.pick resolves it, or says why it cannot.
+    technician_id = StringField("Technician", render_kw={
+        "autocomplete": "off", "placeholder": "Type a name", "list": "technician-options"})
     action = SelectField("Action", choices=[("add", "Add"), ("invite", "Invite"),
                                             ("approve", "Approve application"),
                                             ("remove", "Remove")])

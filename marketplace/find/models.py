@@ -25,8 +25,13 @@ from .lifecycle import BOOKED_STATES, AssignmentStatus  # noqa: F401  (re-export
 
 
 class ScheduleKind(StrEnum):
-    WINDOW = "window"        # arrive between starts_at and ends_at
-    FLEXIBLE = "flexible"    # any time between starts_at and ends_at
+    WINDOW = "window"        # arrive between starts_at and ends_at: a dispatch window
+    FLEXIBLE = "flexible"    # any time between starts_at and ends_at: a range of any length
+
+
+# A dispatch window is 1 to 3 hours; longer stretches are flexible ranges.
+WINDOW_HOURS = (1, 3)
+WINDOW_RULE = "An arrival window runs 1 to 3 hours; for longer, choose a flexible range."
 
 
 class Pricing(StrEnum):
@@ -41,6 +46,9 @@ class Assignment(db.Model):
         Index("ix_assignments_firm_status", "firm_id", "status"),
         Index("ix_assignments_status_latlon", "status", "lat", "lon"),
         Index("ix_assignments_assignee_status", "assignee_id", "status"),
+        # A firm's work by when it starts and when it was published (KPIs, the board).
+        Index("ix_assignments_firm_starts", "firm_id", "starts_at"),
+        Index("ix_assignments_firm_published", "firm_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,9 +76,20 @@ class Assignment(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
     checklist: Mapped[list] = mapped_column(JSON, default=list)
+    # Check-in radius in metres; the firm's default (manage) when None.
+    geofence_m: Mapped[int | None] = mapped_column(Integer)
+    # SLA targets in minutes (manage keeps the clocks): accepted after publishing,
+    # checked in after the window's start, submitted after the window's end.
+    sla_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_arrival_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_completion_minutes: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[AssignmentStatus] = mapped_column(enum_column(AssignmentStatus),
                                                      default=AssignmentStatus.DRAFT)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"))
+    # The terms agreed with the assignee, price and expenses apart (what pay owes): set
+    # in the same conditional UPDATE that assigns, cleared when the assignee is released.
+    agreed_price_cents: Mapped[int | None] = mapped_column(Integer)
+    agreed_expenses_cents: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
@@ -98,7 +117,7 @@ class AssignmentSkill(db.Model):
     min_level: Mapped[int] = mapped_column(Integer, default=1)
 
     assignment: Mapped[Assignment] = relationship(back_populates="skills")
-    skill: Mapped[Skill] = relationship()
+    skill: Mapped[Skill] = relationship(lazy="joined")  # shown wherever skills are
 
 
 class AssignmentTemplate(db.Model):

@@ -18,9 +18,14 @@ def assignment_json(a: Assignment) -> dict:
         "pricing": a.pricing.value, "rate_cents": a.rate_cents,
         "hourly_rate_cents": a.hourly_rate_cents, "max_hours": a.max_hours,
         "fixed_hours": a.fixed_hours, "budget_cents": a.budget_cents, "currency": a.currency,
-        "payment_terms_days": a.payment_terms_days, "checklist": a.checklist or [],
+        "payment_terms_days": a.payment_terms_days, "checklist": a.checklist or [], "geofence_m": a.geofence_m,
+        "sla_response_minutes": a.sla_response_minutes,
+        "sla_arrival_minutes": a.sla_arrival_minutes,
+        "sla_completion_minutes": a.sla_completion_minutes,
         "requirement_set_id": a.requirement_set_id,
         "skills": [{"skill_id": s.skill_id, "min_level": s.min_level} for s in a.skills],
+        "agreed_price_cents": a.agreed_price_cents,
+        "agreed_expenses_cents": a.agreed_expenses_cents,
         "assignee_id": a.assignee_id, "version": a.version, "firm_id": a.firm_id,
     }
 

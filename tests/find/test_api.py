@@ -91,7 +91,7 @@ def test_new_from_template_and_duplicate_over_the_api(client, setup):
     assert r.status_code == 201, r.get_json()
     made = r.get_json()
     assert made["id"] != a["id"] and made["title"] == "Kiosk refresh"
-    assert made["rate_cents"] == 9000 and made["checklist"] == ["Photo of the old unit"]
+    assert made["rate_cents"] == 9000 and [t["label"] for t in made["checklist"]] == ["Photo of the old unit"]
     assert made["starts_at"].startswith("2030-06-10")
 
     r = client.post("/api/v1/assignments", headers=h, json={

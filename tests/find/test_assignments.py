@@ -116,7 +116,7 @@ def test_template_and_duplicate_prefill_everything_but_the_date(owner, skill):
         assert prefill["title"] == "Install 4 cameras"
         assert prefill["start_time"] == "09:00" and prefill["rate_cents"] == 25000
         assert prefill["skills"] == {str(skill.id): 2}
-        assert prefill["checklist"] == ["Photo of rack", "Test"]
+        assert [t["label"] for t in prefill["checklist"]] == ["Photo of rack", "Test"]
         again = svc.create_assignment(owner, {**prefill, "start_date": "2030-07-01"})
         assert again.skill_requirements == {skill.id: 2}
         assert again.starts_at.date().isoformat() == "2030-07-01"

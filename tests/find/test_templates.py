@@ -42,7 +42,7 @@ def test_owner_edits_a_template_and_new_assignments_use_the_change(client, auth,
     assert t.name == "Cameras, two hours"
     assert t.data["address"] == "Austin, TX 78701" and t.data["rate_cents"] == 25000
     assert (t.data["start_time"], t.data["end_time"]) == ("13:00", "15:00")
-    assert t.data["checklist"] == ["Mount", "Aim"] and "start_date" not in t.data
+    assert [task["label"] for task in t.data["checklist"]] == ["Mount", "Aim"] and "start_date" not in t.data
     form = client.get(f"/assignments/new?template={template.id}").get_data(True)
     assert 'value="Austin, TX 78701"' in form and 'value="250.00"' in form
 

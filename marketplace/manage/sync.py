@@ -1,0 +1,202 @@
+"""Actions a phone queued (offline or not), applied exactly once each.
+
+Every action carries a client-made idempotency key, the time it happened on
+the device and, for check-in/out, the position then. The key is claimed by an
+INSERT that does nothing on a conflict: the first delivery applies the action
+and stores its result; any later delivery (a retry, the same queue sent twice,
+even at once) gets that first result back. A technician's syncs are
+serialised by a row lock on the technician, taken before any claim (by a queue
+once, by an action sent on its own too), so two deliveries of one queue cannot
+interleave, nor deadlock on each other's keys. A queue's results are stored on
+their claimed rows at its end, in one statement. A refused action (a time in the future, work no longer
+open) is refused once and for all: its error is the stored result.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..accounts.models import TechnicianProfile, User
+from ..core import clock
+from ..core.times import parse_instant
+from ..core.uploads import Upload
+from ..errors import DomainError, NotFound, ValidationFailed
+from ..extensions import db
+from . import proof, visits
+from .access import access_work_as_technician
+from .geofence import Fix
+from .models import AppliedAction
+
+ACTIONS = ("check_in", "check_out", "answer", "proof")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_BATCH = 200
+
+
+@dataclass
+class Outcome:
+    key: str
+    status: int
+    result: dict
+    duplicate: bool = False
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "status": self.status, "result": self.result,
+                "duplicate": self.duplicate}
+
+
+@dataclass
+class _Batch:
+    """What one queue's replay keeps until its end: results to store in one statement,
+    and the work it loaded (the session forgets objects nothing refers to)."""
+    results: dict[int, tuple[int, dict]] = field(default_factory=dict)
+    held: dict[int, object] = field(default_factory=dict)
+
+
+def lock_technician(technician_id: int) -> None:
+    db.session.execute(update(TechnicianProfile).where(TechnicianProfile.id == technician_id)
+                       .values(id=TechnicianProfile.id)
+                       .execution_options(synchronize_session=False))
+
+
+def _claim(tech_id: int, key: str, action: str, assignment_id: int) -> int | None:
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    stmt = (dialect.insert(AppliedAction)
+            .values(technician_id=tech_id, key=key, action=action, assignment_id=assignment_id,
+                    status=0, received_at=clock.now())
+            .on_conflict_do_nothing(index_elements=["technician_id", "key"])
+            .returning(AppliedAction.id))
+    return db.session.scalar(stmt)
+
+
+def _perform(user: User, action: str, assignment_id: int, at: datetime, data: dict,
+             upload: Upload | None, batch: _Batch | None) -> tuple[int, dict]:
+    assignment = access_work_as_technician(user, assignment_id)
+    if batch is not None:
+        batch.held[assignment.id] = assignment
+    if action in ("check_in", "check_out"):
+        fix = Fix.parse(data.get("position"), default_time=at)
+        reason = data.get("reason") or ""
+        if not isinstance(reason, str):
+            raise ValidationFailed.field("reason", "The reason is a text.")
+        service = visits.check_in if action == "check_in" else visits.check_out
+        visit = service(user, assignment, at=at, fix=fix, reason=reason)
+        geofence = visit.checkin_geofence if action == "check_in" else visit.checkout_geofence
+        distance = visit.checkin_distance_m if action == "check_in" else visit.checkout_distance_m
+        record = visits.record_for(assignment)
+        return 201, {"visit_id": visit.id, "number": visit.number, "at": at.isoformat(),
+                     "geofence": geofence.value, "distance_m": distance,
+                     "arrival": record.arrival.value if record.arrival else None,
+                     "status": assignment.status.value}
+    task_key = data.get("task")
+    if not isinstance(task_key, str):
+        raise ValidationFailed.field("task", "Name the task.")
+    if action == "answer":
+        answer = proof.answer_task(user, assignment, task_key, data.get("value"), at=at)
+        return 200, {"task": task_key, "value": answer.value,
+                     "answered_at": answer.answered_at.isoformat()}
+    if upload is None:
+        raise ValidationFailed.field("file", "Attach the file.")
+    position = data.get("position") or {}
+    if not isinstance(position, dict):
+        raise ValidationFailed.field("position", "Send lat and lon as numbers.")
+    lat, lon = position.get("lat"), position.get("lon")
+    if lat is not None and (isinstance(lat, bool) or not isinstance(lat, (int, float))
+                            or isinstance(lon, bool) or not isinstance(lon, (int, float))):
+        raise ValidationFailed.field("position", "Send lat and lon as numbers.")
+    signer = data.get("signer_name")
+    if signer is not None and not isinstance(signer, str):
+        raise ValidationFailed.field("signer_name", "The signer's name is a text.")
+    item = proof.add_proof(user, assignment, task_key, upload, at=at, lat=lat, lon=lon,
+                           signer_name=signer)
+    return 201, {"task": task_key, "proof_id": item.id, "mime": item.mime,
+                 "captured_at": item.captured_at.isoformat()}
+
+
+def apply(user: User, item: dict, upload: Upload | None = None) -> Outcome:
+    """Apply one action sent on its own (or return the result of its first delivery),
+    serialised with the technician's other syncs like a queue."""
+    return _apply(user, item, upload, None)
+
+
+def _apply(user: User, item: dict, upload: Upload | None, batch: _Batch | None) -> Outcome:
+    """With `batch`, the technician is locked already and the result is stored at the
+    batch's end; alone, it locks and stores at once."""
+    tech = user.technician
+    if tech is None:
+        raise NotFound()
+    key, action = item.get("key"), item.get("action")
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise ValidationFailed.field("key", "Send an idempotency key of 8–64 letters, digits, "
+                                            "- or _.")
+    if action not in ACTIONS:
+        raise ValidationFailed.field("action", f"The action is one of {', '.join(ACTIONS)}.")
+    assignment_id = item.get("assignment_id")
+    if isinstance(assignment_id, bool) or not isinstance(assignment_id, int) \
+            or not 0 < assignment_id < 2 ** 31:
+        raise ValidationFailed.field("assignment_id", "Name the assignment by its id.")
+    data = item.get("data") or {}
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("data", "Send the action's data as an object.")
+    if batch is None:  # before the claim: a delivery holding this key may hold the work's lock
+        lock_technician(tech.id)
+    claimed = _claim(tech.id, key, action, assignment_id)
+    if claimed is None:
+        first = db.session.scalar(select(AppliedAction).where(
+            AppliedAction.technician_id == tech.id, AppliedAction.key == key))
+        if first.action != action or first.assignment_id != assignment_id:
+            return Outcome(key, 422, _error(ValidationFailed.field(
+                "key", "This key was used for another action.")), duplicate=True)
+        if batch is not None and first.id in batch.results:  # earlier in this very batch
+            return Outcome(key, *batch.results[first.id], duplicate=True)
+        return Outcome(key, first.status, first.result or {}, duplicate=True)
+    savepoint = db.session.begin_nested()
+    try:
+        at = parse_instant(item.get("recorded_at"), "recorded_at")
+        status, result = _perform(user, action, assignment_id, at, data, upload, batch)
+        savepoint.commit()
+    except DomainError as exc:
+        savepoint.rollback()
+        status, result = exc.status, _error(exc)
+    if batch is not None:
+        batch.results[claimed] = (status, result)
+    else:
+        _store({claimed: (status, result)})
+    return Outcome(key, status, result)
+
+
+def _store(results: dict[int, tuple[int, dict]]) -> None:
+    """The first results, on their claimed rows (one statement for a whole batch)."""
+    if results:
+        db.session.execute(update(AppliedAction), [
+            {"id": claimed, "status": status, "result": result}
+            for claimed, (status, result) in results.items()])
+
+
+def apply_batch(user: User, items: list) -> list[Outcome]:
+    """A queue, in the order the phone recorded it; each action stands on its own."""
+    if user.technician is None:
+        raise NotFound()
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed.field("actions", "Send a list of actions.")
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed.field("actions", f"At most {MAX_BATCH} actions at once.")
+    if not all(isinstance(i, dict) for i in items):
+        raise ValidationFailed.field("actions", "Each action is an object.")
+    lock_technician(user.technician.id)
+    batch = _Batch()
+    outcomes = []
+    for item in items:
+        try:
+            outcomes.append(_apply(user, item, None, batch))
+        except DomainError as exc:  # a malformed action: refused, not stored (no valid key)
+            outcomes.append(Outcome(str(item.get("key"))[:64], exc.status, _error(exc)))
+    _store(batch.results)
+    return outcomes
+
+
+def _error(exc: DomainError) -> dict:
+    return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}
