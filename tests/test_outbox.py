@@ -202,3 +202,162 @@ def test_concurrent_relays_deliver_each_message_exactly_once(app, receiver):
             assert _count(OutboxMessage.status == OutboxStatus.SENT) == 300
     finally:
         app.config["OUTBOX_RELAY_AFTER_COMMIT"] = True
+
+
+def test_a_relay_run_reads_no_row_per_message_and_marks_them_together(app, ctx, receiver):
+    """The claim brings the rows; the delivered ones are marked sent in one statement."""
+    from sqlalchemy import event
+    app.config["OUTBOX_RELAY_AFTER_COMMIT"] = False
+    try:
+        def statements_to_relay(n: int) -> int:
+            for i in range(n):
+                outbox.enqueue("test", {"n": i})
+            db.session.commit()
+            seen: list[str] = []
+            listener = lambda conn, cursor, statement, *rest: seen.append(statement)
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                assert outbox.relay().sent == n
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            return len(seen)
+
+        few, more = statements_to_relay(3), statements_to_relay(9)
+        assert more <= few + 1   # not one per message (one more if the marks were split)
+        assert len(receiver.effects) == 12
+        assert _count(OutboxMessage.status == OutboxStatus.SENT) == 12
+    finally:
+        app.config["OUTBOX_RELAY_AFTER_COMMIT"] = True
+
+
+def test_a_configured_lease_brings_a_crashed_relays_messages_back_sooner(app, ctx, receiver):
+    app.config.update(OUTBOX_RELAY_AFTER_COMMIT=False, OUTBOX_LEASE_SECONDS=10)
+    try:
+        clock.travel_to(clock.now(), freeze=True)
+        for n in range(2):
+            outbox.enqueue("test", {"n": n})
+        db.session.commit()
+        receiver.crash_after_next = True
+        with pytest.raises(KeyboardInterrupt):
+            outbox.relay()
+        db.session.rollback()
+        clock.travel_to(clock.now() + timedelta(seconds=9), freeze=True)
+        assert outbox.relay().sent == 0
+        clock.travel_to(clock.now() + timedelta(seconds=2), freeze=True)
+        assert outbox.relay().sent == 2
+        assert sorted(p["n"] for p in receiver.effects.values()) == [0, 1]
+    finally:
+        app.config.update(OUTBOX_RELAY_AFTER_COMMIT=True, OUTBOX_LEASE_SECONDS=None)
+
+
+def test_deliveries_start_only_in_the_first_half_of_the_lease(app, ctx, receiver):
+    """A slow batch stops starting deliveries halfway through its lease: one that then
+    starts ends before another relay may take the row, and the rest wait for the lease."""
+    app.config["OUTBOX_RELAY_AFTER_COMMIT"] = False
+    slow = receiver.deliver
+
+    def deliver_slowly(payload, message):
+        slow(payload, message)
+        clock.travel_to(clock.now() + outbox.LEASE / 2, freeze=True)
+
+    receiver.deliver = deliver_slowly
+    try:
+        clock.travel_to(clock.now(), freeze=True)
+        for n in range(3):
+            outbox.enqueue("test", {"n": n})
+        db.session.commit()
+        assert outbox.relay().sent == 1
+        assert outbox.relay().sent == 0          # the other two are still leased
+        clock.travel_to(clock.now() + outbox.LEASE / 2, freeze=True)
+        assert outbox.relay().sent == 1
+        clock.travel_to(clock.now() + outbox.LEASE, freeze=True)
+        assert outbox.relay().sent == 1
+        assert len(receiver.calls) == 3 == len(set(receiver.calls))
+    finally:
+        app.config["OUTBOX_RELAY_AFTER_COMMIT"] = True
+
+
+def test_a_relay_run_sends_its_emails_over_one_smtp_connection(app, ctx, smtp_server):
+    app.config["OUTBOX_RELAY_AFTER_COMMIT"] = False
+    try:
+        users = [factories.technician(email=f"tech.batch{i}@example.com") for i in range(4)]
+        db.session.commit()
+        for user in users:
+            notify(user, "test.kind", "Shift reminder", "See you at 8.")
+        db.session.commit()
+        assert outbox.relay().sent == 4
+        for user in users:
+            smtp_server.wait_for(user.email)
+        assert len(smtp_server.recorder.peers) == 4
+        assert len(set(smtp_server.recorder.peers)) == 1
+        notify(users[0], "test.kind", "Another", "Body")
+        db.session.commit()
+        assert outbox.relay().sent == 1      # the next run opens its own, and closes it
+        assert len(set(smtp_server.recorder.peers)) == 2
+    finally:
+        app.config["OUTBOX_RELAY_AFTER_COMMIT"] = True
+
+
+def test_a_shared_smtp_connection_reconnects_when_the_server_hung_up(app, ctx):
+    from marketplace.integrations import mail
+    from tests.smtp import SmtpServer
+    first = SmtpServer().start()
+    app.config["SMTP_URL"] = first.url
+    try:
+        with mail.connection():
+            mail.send(mail.Mail("a@example.com", "One", "Body"), message_id="one")
+            first.stop()      # closes the connection the next send would reuse
+            second = SmtpServer(first.port).start()
+            try:
+                mail.send(mail.Mail("b@example.com", "Two", "Body"), message_id="two")
+                assert "Two" in second.wait_for("b@example.com")
+            finally:
+                second.stop()
+        assert "One" in first.wait_for("a@example.com")
+    finally:
+        app.config["SMTP_URL"] = None
+
+
+def test_a_claim_takes_no_more_than_its_limit(app, ctx, receiver):
+    """Claimed rows stop being due as they are leased: the choice of rows is made once,
+    not again for each row updated (which would lease them all)."""
+    app.config["OUTBOX_RELAY_AFTER_COMMIT"] = False
+    try:
+        for n in range(12):
+            outbox.enqueue("test", {"n": n})
+        db.session.commit()
+        assert outbox.relay(limit=3, rounds=1).sent == 3
+        assert _count(OutboxMessage.attempts > 0) == 3
+        assert outbox.relay(limit=3, rounds=1).sent == 3
+        assert _count(OutboxMessage.attempts > 0) == 6
+    finally:
+        app.config["OUTBOX_RELAY_AFTER_COMMIT"] = True
+
+
+def test_an_email_in_any_language_arrives_as_written(app, ctx, smtp_server):
+    import email
+    import email.policy
+
+    from marketplace.integrations import mail
+    app.config["MAIL_FROM"] = "Équipe Onsite <no-reply@onsite.example>"
+    try:
+        mail.send(mail.Mail("tech.fr@example.com", "Rappel : assurance expirée — 3 jours",
+                            "Bonjour Zoë,\nvotre attestation expire le 5 décembre. ✓"),
+                  message_id="k1")
+        mail.send(mail.Mail("tech.en@example.com", "Plain subject", "Plain body."),
+                  message_id="k2")
+    finally:
+        app.config["MAIL_FROM"] = "Onsite Marketplace <no-reply@onsite.example>"
+    smtp_server.wait_for("tech.en@example.com")
+
+    def text(message):
+        return message.get_content().replace("\r\n", "\n").rstrip("\n")
+
+    french, english = (email.message_from_string(raw, policy=email.policy.default)
+                       for _, raw in smtp_server.recorder.messages)
+    assert french["Subject"] == "Rappel : assurance expirée — 3 jours"
+    assert french["From"].addresses[0].display_name == "Équipe Onsite"
+    assert text(french) == "Bonjour Zoë,\nvotre attestation expire le 5 décembre. ✓"
+    assert french["Message-ID"] == "<k1@onsite.example>"
+    assert english["Subject"] == "Plain subject"
+    assert text(english) == "Plain body."

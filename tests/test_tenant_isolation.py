@@ -15,6 +15,7 @@ import pytest
 
 from marketplace.accounts import tokens
 from marketplace.extensions import db
+from marketplace.verify import standing
 from tests import factories
 from tests.tenancy import modules
 
@@ -32,8 +33,9 @@ def _params() -> tuple[dict, dict]:
 def _snapshot() -> dict:
     data = {}
     for table in db.metadata.sorted_tables:
-        if table.name in ("audit_log", "api_tokens", "notifications"):
-            continue  # append-only logs and last_used_at timestamps may move
+        if table.name in ("audit_log", "api_tokens", "notifications", "outbox",
+                          "notification_preferences"):
+            continue  # append-only logs, delivery bookkeeping and last_used_at may move
         rows = db.session.execute(table.select()).all()
         data[table.name] = sorted(repr(tuple(r)) for r in rows)
     return data
@@ -53,6 +55,10 @@ def world(app, ctx):
              "owner_b": owner_b, "tech_b": tech_b}
     for module in modules():
         module.build(world)
+    # Every firm may find an active technician's public profile (the directory; what it
+    # shows another firm is tests/find/test_directory.py's business). Suspended, technician
+    # A is firm A's alone: firm B must neither find them nor open their profile.
+    standing.suspend_technician(factories.admin(), tech_a.technician, "Under review " + marker)
     db.session.commit()
     return world
 

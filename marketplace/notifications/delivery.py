@@ -39,4 +39,29 @@ def deliver_email(payload: dict, message: OutboxMessage) -> None:
     mail.send(composed, message_id=message.message_id)
 
 
-EMAIL = Channel(deliver=deliver_email, max_attempts=8)
+EMAIL = Channel(deliver=deliver_email, max_attempts=8, batch=mail.connection)
+
+
+def recent(status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """The outbox as an admin sees it: newest first, optionally one status."""
+    from ..core.outbox import OutboxStatus
+    stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
+                                          OutboxMessage.id.desc()).limit(limit)
+    if status in {s.value for s in OutboxStatus}:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def counts() -> dict[str, int]:
+    from sqlalchemy import func
+    return {str(status): n for status, n in db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))}
+
+
+def resend_as_admin(message_id: int) -> None:
+    from ..core import outbox
+    from ..errors import NotFound
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    outbox.resend(message)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy import (JSON, Boolean, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core import clock
@@ -36,3 +37,37 @@ class Notification(db.Model):
     dedupe_key: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Waiting for the person's daily digest email.
+    # Server-side default only: the sweep's set-based INSERT ... SELECT leaves it out.
+    digest_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class WebhookEndpoint(db.Model):
+    """A firm's URL that hears about the event types it chose, signed with its secret."""
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    event_types: Mapped[list] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(80))
+    # During a rotation the previous secret still signs, until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(80))
+    previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class NotificationPreference(db.Model):
+    """One person's channels for one group of events."""
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "group"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    group: Mapped[str] = mapped_column(String(20))
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..errors import PermissionDenied, Unauthenticated
-from .ui import panels_for, role_of
+from .ui import panels_for, role_of, settings_for
 
 bp = Blueprint("dashboards", __name__)
 
@@ -62,3 +62,10 @@ def technician():
 @_for("admin")
 def admin():
     return render_template("dashboards/admin.html", panels=panels_for(current_user))
+
+
+@bp.get("/settings")
+def settings():
+    if not current_user.is_authenticated:
+        raise Unauthenticated()
+    return render_template("dashboards/settings.html", links=settings_for(current_user))

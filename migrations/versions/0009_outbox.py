@@ -34,12 +34,16 @@ def upgrade():
         sa.Column('created_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('sent_at', marketplace.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('subject', sa.String(length=80), nullable=True),
+        sa.Column('ref', sa.String(length=40), nullable=True),
+        sa.Column('last_status', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
         sa.UniqueConstraint('message_id', name=op.f('uq_outbox_message_id')),
     )
     op.create_index('ix_outbox_due', 'outbox', ['status', 'next_attempt_at'])
+    op.create_index('ix_outbox_ref', 'outbox', ['ref', 'created_at'])
 
 
 def downgrade():
+    op.drop_index('ix_outbox_ref', table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')
