@@ -236,4 +236,4 @@ def test_dashboards_show_profile_completeness_team_and_platform_counts(client, a
     auth.logout()
     auth.login(admin.email, factories.PASSWORD)
     body = client.get("/admin").get_data(as_text=True)
-    assert '<span class="stat-value">1</span><span class="stat-label">active technicians' in body
+    assert '<span class="stat-value">1</span><span class="stat-label">active technician</span>' in body

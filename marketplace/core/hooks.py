@@ -15,8 +15,16 @@ Hooks in use (name: what each entry is):
 - ``api_authenticators``: ``(raw_token) -> user | None``.
 - ``page_context``: ``(user) -> dict`` merged into every template's context.
 - ``outbox_channels``: ``(payload, message) -> None`` deliverers, keyed by channel.
+- ``feed_card_actions``: ``(technician, assignments) -> {assignment_id: CardAction}``:
+  what each card of the work feed offers (engage: its offer, "Take it" / "Apply").
+- ``assignment_attention`` (keyed): ``find.attention.Attention`` kinds of work waiting
+  for a firm (engage: counteroffers to answer, applicants to choose from).
 - ``match_ranking``: ranking terms for matching; ``requirement_conditions``:
   extra conditions a requirement set can carry (later stages).
+- ``technician_profile_sections``: ``web.sections.Section`` of the technician profile
+  page (verify's credentials, find's assignments, engage's offers, rate's scorecard).
+- ``compliance_work_at_risk``: ``(firm_id | None, on) -> (count, [WorkAtRisk])``: booked
+  work whose technician does not meet its set on its day (find, for verify's report).
 """
 from __future__ import annotations
 

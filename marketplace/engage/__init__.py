@@ -30,29 +30,42 @@ def _backed_out():
             .join(Assignment, Assignment.id == Backout.assignment_id))
 
 
-def offers_module():
-    from . import offers
-    return offers
-
-
 def init_app(app: Flask) -> None:
     from ..core.signals import credentials_lapsed, subscribe
     from ..find.access import register_technician_access
+    from ..find.attention import register_attention
+    from ..find.feed_cards import register_feed_cards
     from ..verify.relations import register_relation
     from ..web.api import register_api
+    from ..web.sections import TECHNICIAN_PROFILE, register_section
     from ..web.ui import register_nav, register_panel
-    from . import access, api, cli, models, tasks, views  # noqa: F401
+    from . import (  # noqa: F401  (tables and tasks known)
+        access,
+        api,
+        cli,
+        marketplace,
+        models,
+        profile,
+        queues,
+        tasks,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
     app.cli.add_command(cli.engage)
     tasks.init_app(app)
     register_technician_access(app, access.technician_has_offer)
+    register_feed_cards(app, marketplace.feed_card_actions)
     register_nav(app, "technician", "Offers", "engage.my_offers", order=20)
     register_panel(app, "technician", "engage/_panel_technician.html",
-                   lambda user: offers_module().counts_for_technician(user), order=20)
+                   queues.counts_for_technician, order=20)
     register_panel(app, "firm", "engage/_panel_firm.html",
-                   lambda user: offers_module().counts_for_firm(user), order=20)
+                   queues.counts_for_firm, order=20)
+    register_attention(app, queues.COUNTEROFFERS)
+    register_attention(app, queues.APPLICANTS)
     subscribe(app, credentials_lapsed, _on_credentials_lapsed)
     register_relation(app, _offered)
+    register_section(app, TECHNICIAN_PROFILE, "offers", "Offers and backouts",
+                     "engage/_profile_history.html", profile.history_section, order=30)
     register_relation(app, _backed_out)

@@ -4,20 +4,20 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import TechnicianProfile, User
-from ..core import audit
-from ..errors import ValidationFailed
+from ..core.money import format_money
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..find.access import technician_may_see
 from ..find.attachments import list_attachments
 from ..find.models import TalentPool
-from ..web.formkit import attempt, cents_or_none
-from . import backfill, offers, routing
+from ..web.formkit import act, attempt, cents_or_none
+from . import backfill, marketplace, offers, queues, routing, timeline
 from .access import (
     access_counteroffer,
     access_offer,
@@ -71,7 +71,8 @@ def route(assignment_id: int):
             stages=_stage_plans(form, assignment.firm_id),
             offer_ttl_hours=form.offer_ttl_hours.data,
             cancellation_cutoff_hours=form.cancellation_cutoff_hours.data or 0,
-            cancellation_fee_cents=cents_or_none(form.cancellation_fee.data) or 0,
+            cancellation_fee_cents=cents_or_none(form.cancellation_fee.data,
+                                                 "cancellation_fee") or 0,
             standby_size=form.standby_size.data))
         if ok:
             flash("Routed. Offers are on their way.", "success")
@@ -89,7 +90,7 @@ def engagement(assignment_id: int):
         offers=offers.list_assignment_offers(assignment),
         cancellation=db.session.scalar(select(Cancellation).where(
             Cancellation.assignment_id == assignment.id)),
-        timeline=audit.list_for_subject("assignments", assignment.id),
+        timeline=timeline.timeline(assignment),
         cancel_form=ReasonForm(prefix="cancel"), counter_form=CounterForm(prefix="counter"))
 
 
@@ -120,8 +121,9 @@ def cancel(assignment_id: int):
     if not form.validate_on_submit():
         raise ValidationFailed.field("reason", "Say why you cancel.")
     record = backfill.cancel_assignment(current_user, assignment, form.reason.data)
-    flash("Cancelled." + (f" A fee of ${record.fee_cents / 100:,.2f} is owed." if record.fee_cents else ""),
-          "info")
+    owed = f" A fee of {format_money(record.fee_cents, record.currency)} is owed." \
+        if record.fee_cents else ""
+    flash("Cancelled." + owed, "info")
     return redirect(url_for("engage.engagement", assignment_id=assignment.id))
 
 
@@ -130,7 +132,12 @@ def cancel(assignment_id: int):
 @bp.get("/offers")
 @technician_required
 def my_offers():
-    return render_template("engage/my_offers.html", offers=offers.list_technician_offers(current_user))
+    try:
+        show = queues.technician_list(request.args.get("show"))
+    except ValidationFailed:
+        show = None
+    return render_template("engage/my_offers.html", show=show,
+                           offers=queues.technician_offers(current_user, show))
 
 
 @bp.get("/offers/<int:offer_id>")
@@ -191,8 +198,9 @@ def counter(offer_id: int):
         zone = ZoneInfo(item.assignment.timezone)
         starts_at = form.starts_at.data.replace(tzinfo=zone)
         ends_at = starts_at + timedelta(hours=form.hours.data or 2)
-    offers.propose_counteroffer(current_user, item, price_cents=cents_or_none(form.price.data),
-                                expenses_cents=cents_or_none(form.expenses.data) or 0,
+    offers.propose_counteroffer(current_user, item,
+                                price_cents=cents_or_none(form.price.data, "price"),
+                                expenses_cents=cents_or_none(form.expenses.data, "expenses") or 0,
                                 starts_at=starts_at, ends_at=ends_at, note=form.note.data or "")
     flash("Counteroffer sent.", "success")
     if current_user.technician is not None:
@@ -221,9 +229,37 @@ def back_out(assignment_id: int):
     return redirect(url_for("engage.offer", offer_id=offer_id) if offer_id else url_for("engage.my_offers"))
 
 
+@bp.get("/marketplace/<int:assignment_id>")
+@technician_required
+def marketplace_detail(assignment_id: int):
+    """Work opened to the marketplace, as any qualified technician sees it before taking it."""
+    assignment = marketplace_assignment(current_user, assignment_id)
+    held = marketplace.held_offer(current_user, assignment)
+    if held is not None:
+        return redirect(url_for("engage.offer", offer_id=held.id))
+    engagement = db.session.get(Engagement, assignment.id)
+    return render_template("engage/marketplace.html", assignment=assignment, engagement=engagement,
+                           button=marketplace.BUTTONS[engagement.mode])
+
+
 @bp.post("/assignments/<int:assignment_id>/take")
 @technician_required
 def take_from_marketplace(assignment_id: int):
-    assignment = marketplace_assignment(current_user, assignment_id)
-    item = offers.request_marketplace_offer(current_user, assignment)
+    """Open an offer for marketplace work; with `respond` (the feed's button), also take it
+    (first to accept) or apply (apply and choose)."""
+    if not request.form.get("respond"):
+        assignment = marketplace_assignment(current_user, assignment_id)
+        item = offers.request_marketplace_offer(current_user, assignment)
+        return redirect(url_for("engage.offer", offer_id=item.id))
+    try:
+        assignment = marketplace_assignment(current_user, assignment_id)
+    except NotFound:    # taken or withdrawn since the feed was loaded (or never open)
+        flash("Sorry, this work is no longer open.", "error")
+        return redirect(url_for("find.feed"))
+    mode = db.session.get(Engagement, assignment.id).mode
+    ok, item = act(lambda: marketplace.respond_from_marketplace(current_user, assignment),
+                   "It's yours. See you on site." if mode == RoutingMode.FIRST_TO_ACCEPT
+                   else "Applied. The firm will choose soon.")
+    if not ok:
+        return redirect(url_for("find.feed"))
     return redirect(url_for("engage.offer", offer_id=item.id))

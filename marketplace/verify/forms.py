@@ -58,7 +58,8 @@ class RequirementSetForm(FlaskForm):
 
 
 class SweepForm(FlaskForm):
-    pass
+    confirm = BooleanField("Yes, run the sweep now", validators=[DataRequired(
+        "Tick the box to confirm: the sweep notifies, expires and suspends at once.")])
 
 
 class FirmDetailsForm(FlaskForm):

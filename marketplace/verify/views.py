@@ -1,7 +1,7 @@
 """Verify pages: technicians' credentials, the admin review queue, catalog, requirement sets."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.access import (
@@ -10,13 +10,16 @@ from ..accounts.access import (
     login_required,
     technician_required,
 )
-from ..accounts.models import Role
+from ..accounts.people import pick_label
 from ..core import clock
-from ..core.money import cents_to_decimal, parse_amount
+from ..core.money import MAX_COVERAGE_CENTS, cents_to_decimal, parse_amount
 from ..core.uploads import Upload, file_response
-from ..errors import PermissionDenied
+from ..errors import PermissionDenied, ValidationFailed
 from ..web.formkit import attempt, cents_or_none
-from . import catalog, compliance, submissions
+from ..web.pagination import page_args
+from ..web.security import framed_document, page_policy
+from ..web.ui import plural
+from . import catalog, compliance, lookup, queue, submissions, validity
 from .expiry import run_sweep
 from .forms import (
     CredentialForm,
@@ -26,9 +29,11 @@ from .forms import (
     RequirementSetForm,
     SweepForm,
 )
+from .history import credential_history
 from .models import CredentialStatus
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
+REVIEW_PAGE = 50
 
 
 def _upload(form) -> Upload | None:
@@ -40,13 +45,20 @@ def _upload(form) -> Upload | None:
 
 # Technician ------------------------------------------------------------------
 
+def _coverage(value, field: str = "coverage") -> int | None:
+    """Insurance coverage typed in dollars: bounded by coverage's own limit."""
+    return cents_or_none(value, field, maximum=MAX_COVERAGE_CENTS)
+
+
 @bp.get("/credentials")
 @technician_required
 def my_credentials():
     tech = current_user.technician
-    return render_template("verify/my_credentials.html", tech=tech,
-                           credentials=submissions.list_for_technician(tech),
-                           today=clock.today())
+    credentials = submissions.list_for_technician(tech)
+    today = clock.today()
+    return render_template("verify/my_credentials.html", tech=tech, credentials=credentials,
+                           past_expiry={c.id for c in credentials
+                                        if validity.is_past_expiry(c, today)})
 
 
 @bp.route("/credentials/new", methods=["GET", "POST"])
@@ -59,7 +71,7 @@ def new_credential():
         ok, cred = attempt(form, lambda: submissions.submit_credential(
             current_user, credential_type_id=form.credential_type_id.data,
             number=form.number.data, issuer=form.issuer.data, issued_on=form.issued_on.data,
-            expires_on=form.expires_on.data, coverage_cents=cents_or_none(form.coverage.data),
+            expires_on=form.expires_on.data, coverage_cents=_coverage(form.coverage.data),
             upload=_upload(form)))
         if ok:
             flash("Submitted. An admin reviews it, usually within one business day.", "success")
@@ -76,7 +88,7 @@ def credential(credential_id: int):
         ok, _ = attempt(form, lambda: submissions.respond_to_request(
             current_user, cred, number=form.number.data, issuer=form.issuer.data,
             issued_on=form.issued_on.data, expires_on=form.expires_on.data,
-            coverage_cents=cents_or_none(form.coverage.data), upload=_upload(form)))
+            coverage_cents=_coverage(form.coverage.data), upload=_upload(form)))
         if ok:
             flash("Sent back for review.", "success")
             return redirect(url_for("verify.my_credentials"))
@@ -88,7 +100,14 @@ def credential(credential_id: int):
 def document(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
     data, mime, name = submissions.read_document(current_user, cred)
-    return file_response(data, mime, name, inline=bool(request.args.get("inline")))
+    return _document(data, mime, name)
+
+
+def _document(data: bytes, mime: str, name: str):
+    """A stored document; inline, it may be shown in a frame of our own pages only."""
+    inline = bool(request.args.get("inline"))
+    response = file_response(data, mime, name, inline=inline)
+    return framed_document(response) if inline else response
 
 
 # Admin review ------------------------------------------------------------------
@@ -96,33 +115,45 @@ def document(credential_id: int):
 @bp.get("/review")
 @admin_required
 def review_queue():
-    return render_template("verify/review_queue.html", queue=submissions.review_queue(),
-                           sweep_form=SweepForm())
+    """Urgent renewals first, then the oldest; filtered by type, kind and age, a page at a time."""
+    filters = queue.QueueFilters.from_args(request.args)
+    page, per_page = page_args(request.args, default_per_page=REVIEW_PAGE)
+    now, today = clock.now(), clock.today()
+    rows, facets = queue.review_page(filters, page, per_page, now=now, today=today)
+    return render_template("verify/review_queue.html", filters=filters, today=today,
+                           page=rows, facets=facets)
+
+
+# The review page shows the document in a frame of our own.
+_REVIEW_PAGE = page_policy(frame_src="'self'")
 
 
 @bp.get("/review/<int:credential_id>")
 @admin_required
+@_REVIEW_PAGE
 def review(credential_id: int):
     cred = submissions.access_credential(current_user, credential_id)
-    from ..core.audit import list_for_subject
     return render_template("verify/review.html", cred=cred, form=DecisionForm(),
-                           history=list_for_subject("credentials", cred.id))
+                           history=credential_history(cred))
 
 
 @bp.post("/review/<int:credential_id>/approve")
 @admin_required
+@_REVIEW_PAGE
 def approve(credential_id: int):
     return _decide(credential_id, "approve")
 
 
 @bp.post("/review/<int:credential_id>/reject")
 @admin_required
+@_REVIEW_PAGE
 def reject(credential_id: int):
     return _decide(credential_id, "reject")
 
 
 @bp.post("/review/<int:credential_id>/request-info")
 @admin_required
+@_REVIEW_PAGE
 def request_info(credential_id: int):
     return _decide(credential_id, "request-info")
 
@@ -131,32 +162,32 @@ def _decide(credential_id: int, decision: str):
     cred = submissions.access_credential(current_user, credential_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        from ..core.audit import list_for_subject
         return render_template("verify/review.html", cred=cred, form=form,
-                               history=list_for_subject("credentials", cred.id)), 422
+                               history=credential_history(cred)), 422
     action = {"approve": lambda: submissions.approve(current_user, cred),
               "reject": lambda: submissions.reject(current_user, cred, form.reason.data),
               "request-info": lambda: submissions.request_info(current_user, cred,
                                                                form.reason.data)}[decision]
     ok, _ = attempt(form, action)
     if not ok:
-        from ..core.audit import list_for_subject
         return render_template("verify/review.html", cred=cred, form=form,
-                               history=list_for_subject("credentials", cred.id)), 422
+                               history=credential_history(cred)), 422
     flash({"approve": "Approved.", "reject": "Rejected; the technician sees your reason.",
            "request-info": "Asked the technician for more information."}[decision], "success")
     return redirect(url_for("verify.review_queue"))
 
 
-@bp.post("/sweep")
+@bp.route("/sweep", methods=["GET", "POST"])
 @admin_required
 def sweep():
+    """The expiry sweep by hand, after a confirmation (it notifies and suspends at once)."""
     form = SweepForm()
     if form.validate_on_submit():
         result = run_sweep(clock.today())
-        flash(f"Sweep done: {result.reminders} reminders, {result.expired} expired, "
-              f"{result.suspended} suspended.", "success")
-    return redirect(url_for("verify.review_queue"))
+        flash(f"Sweep done: {result.reminders} {plural(result.reminders, 'reminder')}, "
+              f"{result.expired} expired, {result.suspended} suspended.", "success")
+        return redirect(url_for("verify.review_queue"))
+    return render_template("verify/sweep_confirm.html", form=form, on=clock.today())
 
 
 # Firms looking at technicians --------------------------------------------------
@@ -164,19 +195,37 @@ def sweep():
 @bp.get("/technicians")
 @firm_required()
 def technician_status():
-    """Credential status of a technician (?technician=ID), optionally against a set."""
+    """Credential status of a technician the firm works with, picked by name (or an id,
+    ?technician=12, from links), optionally against a set."""
     sets = catalog.list_requirement_sets(current_user)
     tech, creds, result, chosen = None, [], None, None
-    tech_id = request.args.get("technician", type=int)
-    if tech_id:
-        tech = submissions.access_technician_for_firm(current_user, tech_id)
+    typed = " ".join((request.args.get("technician") or "").split())
+    error, suggestions = None, []
+    if typed.isdigit():
+        tech = submissions.access_technician_for_firm(current_user, int(typed))
+    elif typed:
+        try:
+            tech = lookup.pick(current_user, typed)
+        except ValidationFailed as exc:
+            error = exc.fields.get("technician", exc.message)
+            suggestions = lookup.suggest(current_user, typed)
+    if tech is not None:
         creds = submissions.list_for_technician(tech, for_firm=True)
         set_id = request.args.get("set", type=int)
         if set_id:
             chosen = catalog.access_requirement_set(current_user, set_id)
             result = compliance.check(tech.id, chosen.id, clock.today())
     return render_template("verify/technician_status.html", tech=tech, credentials=creds,
-                           sets=sets, chosen=chosen, result=result)
+                           sets=sets, chosen=chosen, result=result, typed=typed, error=error,
+                           suggestions=suggestions, label=pick_label)
+
+
+@bp.get("/technicians/suggest")
+@firm_required()
+def technician_suggestions():
+    """Names for the picker: technicians the firm works with."""
+    return jsonify([{"id": t.id, "label": pick_label(t)}
+                    for t in lookup.suggest(current_user, request.args.get("q", ""))])
 
 
 @bp.get("/technicians/<int:technician_id>/credentials/<int:credential_id>/document")
@@ -185,36 +234,34 @@ def technician_document(technician_id: int, credential_id: int):
     """The document of an approved credential of a technician the firm works with."""
     cred = submissions.access_document_for_firm(current_user, technician_id, credential_id)
     data, mime, name = submissions.read_document(current_user, cred)
-    return file_response(data, mime, name, inline=bool(request.args.get("inline")))
+    return _document(data, mime, name)
 
 
 # Catalog -----------------------------------------------------------------------
-
-def _catalog_editor(user) -> bool:
-    return user.is_admin or (user.is_firm_user and
-                             user.membership.role in (Role.OWNER, Role.MANAGER))
-
 
 @bp.get("/types")
 @login_required
 def types():
     if not (current_user.is_admin or current_user.is_firm_user):
         raise PermissionDenied("This page is for firms and admins.")
-    return render_template("verify/types.html", types=catalog.list_types(current_user),
-                           can_edit=_catalog_editor(current_user))
+    types_ = catalog.list_types(current_user)
+    return render_template("verify/types.html", types=types_,
+                           can_add=catalog.can_define(current_user),
+                           editable={t.id for t in types_
+                                     if catalog.can_edit_type(current_user, t)})
 
 
 def _type_kwargs(form) -> dict:
     return dict(name=form.name.data, kind=form.kind.data, issuing_body=form.issuing_body.data,
                 description=form.description.data or "",
                 requires_document=form.requires_document.data, expires=form.expires.data,
-                default_coverage_cents=cents_or_none(form.default_coverage.data))
+                default_coverage_cents=_coverage(form.default_coverage.data, "default_coverage"))
 
 
 @bp.route("/types/new", methods=["GET", "POST"])
 @login_required
 def new_type():
-    if not _catalog_editor(current_user):
+    if not catalog.can_define(current_user):
         raise PermissionDenied("Only admins and firm owners or managers add credential types.")
     form = CredentialTypeForm()
     if form.validate_on_submit():
@@ -247,9 +294,10 @@ def edit_type(type_id: int):
 def requirement_sets():
     if not (current_user.is_admin or current_user.is_firm_user):
         raise PermissionDenied("This page is for firms and admins.")
-    return render_template("verify/requirement_sets.html",
-                           sets=catalog.list_requirement_sets(current_user),
-                           can_edit=_catalog_editor(current_user))
+    sets = catalog.list_requirement_sets(current_user)
+    return render_template("verify/requirement_sets.html", sets=sets,
+                           can_add=catalog.can_define(current_user),
+                           editable={s.id for s in sets if catalog.can_edit_set(current_user, s)})
 
 
 def _items_from(form_data) -> dict[int, int | None]:
@@ -261,7 +309,8 @@ def _items_from(form_data) -> dict[int, int | None]:
             except ValueError:
                 continue
             raw = (form_data.get(f"cov-{type_id}") or "").strip()
-            items[type_id] = parse_amount(raw, f"cov-{type_id}") if raw else None
+            items[type_id] = parse_amount(raw, f"cov-{type_id}",
+                                          maximum_cents=MAX_COVERAGE_CENTS) if raw else None
     return items
 
 
@@ -283,7 +332,7 @@ def _save_set(rset):
 @bp.route("/requirements/new", methods=["GET", "POST"])
 @login_required
 def new_requirement_set():
-    if not _catalog_editor(current_user):
+    if not catalog.can_define(current_user):
         raise PermissionDenied("Only admins and firm owners or managers edit requirement sets.")
     return _save_set(None)
 
@@ -312,7 +361,7 @@ def firm_details():
     from .forms import FirmDetailsForm
     firm = current_user.firm
     form = FirmDetailsForm(obj=firm)
-    can_edit = current_user.membership.role == Role.OWNER
+    can_edit = firms.can_submit_details(current_user)
     if can_edit and form.validate_on_submit():
         ok, _ = attempt(form, lambda: firms.submit_firm_details(
             current_user, legal_name=form.legal_name.data, ein=form.ein.data,

@@ -55,7 +55,9 @@ def act(action: Callable[[], T], success: str | Callable[[T], str], *,
     return True, result
 
 
-def cents_or_none(value) -> int | None:
-    """A WTForms DecimalField value in dollars -> integer cents."""
-    from ..core.money import parse_amount
-    return None if value is None else parse_amount(str(value))
+def cents_or_none(value, field: str = "amount", *, maximum: int | None = None) -> int | None:
+    """A WTForms DecimalField value in dollars -> integer cents (bounded: core/money)."""
+    from ..core.money import MAX_CENTS, parse_amount
+    if value is None:
+        return None
+    return parse_amount(str(value), field, maximum_cents=MAX_CENTS if maximum is None else maximum)

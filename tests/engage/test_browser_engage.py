@@ -67,7 +67,7 @@ def test_pool_routing_counteroffer_backout_and_backfill(app, ctx, browser, live_
 
     tech_page.reload()
     assert "This job is yours." in tech_page.inner_text("main")
-    assert "$255.00" in tech_page.inner_text("main")
+    assert "$240.00 + $15.00 expenses" in tech_page.inner_text("main")
     tech_page.on("dialog", lambda d: d.accept())
     tech_page.click("summary:has-text('Back out')")
     tech_page.fill("input[name='backout-reason']", "Family emergency")

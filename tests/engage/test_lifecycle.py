@@ -1,7 +1,7 @@
 """Routing, offers, counteroffers, the race-free lifecycle, cancellation and backfill."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -10,12 +10,14 @@ from marketplace.core import clock
 from marketplace.accounts.models import Role
 from marketplace.core.audit import AuditEntry
 from marketplace.engage import backfill, offers, routing
+from marketplace.engage.eligibility import assert_can_take
 from marketplace.find.lifecycle import ALLOWED, transition
 from marketplace.engage.models import (Backout, CounterStatus, Offer,
                                        OfferSource, OfferStatus, RoutingMode, TargetKind)
 from marketplace.engage.routing import StagePlan
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
+from marketplace.notifications.models import Notification
 from marketplace.find.models import AssignmentStatus as S, PoolMember, PoolMemberStatus, TalentPool
 from marketplace.core.signals import credentials_lapsed, technician_changed
 from tests import factories
@@ -135,7 +137,8 @@ def test_technician_counteroffer_accepted_by_firm_assigns_at_new_price(dispatch)
         offers.decide_counteroffer(tech.user, counter, True)  # not your call
     offers.decide_counteroffer(owner, counter, True)
     db.session.commit()
-    assert (job.status, job.assignee_id, offer.price_cents) == (S.ASSIGNED, tech.id, 25500)
+    assert (job.status, job.assignee_id) == (S.ASSIGNED, tech.id)
+    assert (offer.price_cents, offer.expenses_cents) == (24000, 1500)
     assert counter.status == CounterStatus.ACCEPTED
 
 
@@ -283,7 +286,7 @@ def test_marketplace_stage_lets_a_qualified_technician_pick_the_work_up(dispatch
     assert response.status_code == 302
     offer = _offer(job, tech)
     assert offer.source == OfferSource.MARKETPLACE
-    assert "1</span><span class=\"stat-label\">offers waiting" in client.get("/tech").get_data(as_text=True)
+    assert "1</span><span class=\"stat-label\">offer waiting" in client.get("/tech").get_data(as_text=True)
 
 
 def test_api_refuses_illegal_moves_with_the_error_shape(dispatch, client):
@@ -310,3 +313,55 @@ def test_api_refuses_illegal_moves_with_the_error_shape(dispatch, client):
     assert cancel.status_code == 422 and "reason" in cancel.json["error"]["fields"]
     timeline = client.get(f"/api/v1/assignments/{job.id}/timeline", headers=as_firm).json
     assert [e["action"] for e in timeline][-1] == "assignment.accepted"
+
+
+LOS_ANGELES = (34.0522, -118.2437)
+
+
+@pytest.mark.parametrize("expires_on, takes_it", [(date(2030, 6, 3), True),
+                                                 (date(2030, 6, 2), False)])
+def test_evening_work_on_the_west_coast_is_judged_on_the_site_local_day(dispatch, expires_on,
+                                                                        takes_it):
+    # 18:00 in Los Angeles on 3 June is 01:00 UTC on 4 June: the work's day is 3 June.
+    owner, skill = dispatch
+    rs, ctype = requirement_set(owner.firm)
+    tech = tech_at(*LOS_ANGELES, skills={skill.id: 3})
+    technician_changed.send(tech.id)
+    give_credential(tech, ctype, expires_on=expires_on)
+    job = make_assignment(owner, lat=LOS_ANGELES[0], lon=LOS_ANGELES[1], skills={skill.id: 1},
+                          requirement_set_id=rs.id,
+                          starts_at=datetime(2030, 6, 4, 1, 0, tzinfo=timezone.utc))
+    job.timezone = "America/Los_Angeles"
+    db.session.commit()
+    _route(owner, job, stages=[StagePlan(TargetKind.TECHNICIANS, technician_ids=[tech.id])])
+    offered = _offer(job, tech)
+    # Matching and acceptance give the same answer for a credential expiring on that day.
+    assert (offered is not None) == takes_it
+    if takes_it:
+        offers.accept_offer(tech.user, offered)
+        db.session.commit()
+        assert (job.status, job.assignee_id) == (S.ASSIGNED, tech.id)
+    else:
+        with pytest.raises(InvalidState) as refused:
+            assert_can_take(tech, job)
+        assert refused.value.code == "not_compliant"
+
+
+def test_every_firm_member_is_told_once_of_a_lapse_during_a_visit(dispatch):
+    owner, skill = dispatch
+    manager = factories.firm_user(Role.MANAGER, firm=owner.firm)
+    dispatcher = factories.firm_user(Role.DISPATCHER, firm=owner.firm)
+    rs, ctype = requirement_set(owner.firm)
+    (tech,) = _techs(1, skill)
+    give_credential(tech, ctype, expires_on=date(2031, 1, 1))
+    visiting = make_assignment(owner, skills={skill.id: 1}, requirement_set_id=rs.id)
+    transition(visiting, S.ASSIGNED, actor=None, action="test", assignee_id=tech.id)
+    transition(visiting, S.IN_PROGRESS, actor=None, action="test")
+    db.session.commit()
+    for _ in range(2):   # a second sweep reporting the same lapse tells nobody again
+        credentials_lapsed.send(None, pairs=[(tech.id, ctype.id)], on=clock.today())
+        db.session.commit()
+    told = list(db.session.scalars(select(Notification.user_id).where(
+        Notification.kind == "assignment.credential_lapsed")))
+    assert sorted(told) == sorted([owner.id, manager.id, dispatcher.id])
+    assert visiting.status == S.IN_PROGRESS

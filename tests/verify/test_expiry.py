@@ -211,12 +211,20 @@ def test_celery_task_and_beat_entry(app, insured):
     assert out["expired"] == 1
 
 
-def test_admin_button_runs_the_sweep(app, insured, client, auth):
+def test_admin_button_runs_the_sweep_only_once_confirmed(app, insured, client, auth):
     admin = factories.admin()
     _at(DAY + timedelta(days=31))
     auth.login(admin.email)
-    response = client.post("/verify/sweep")
-    assert response.status_code == 302
+    queue = client.get("/verify/review").get_data(True)
+    assert 'href="/verify/sweep"' in queue and 'action="/verify/sweep"' not in queue
+    confirm = client.get("/verify/sweep").get_data(True)
+    assert "Run the expiry sweep now?" in confirm and 'name="confirm"' in confirm
+    unconfirmed = client.post("/verify/sweep")
+    assert unconfirmed.status_code == 200
+    assert "Tick the box to confirm" in unconfirmed.get_data(True)
+    assert _count(Credential, Credential.status == CredentialStatus.EXPIRED) == 0
+    response = client.post("/verify/sweep", data={"confirm": "y"}, follow_redirects=True)
+    assert "Sweep done: 0 reminders, 1 expired, 1 suspended." in response.get_data(True)
     assert _count(Credential, Credential.status == CredentialStatus.EXPIRED) == 1
 
 
