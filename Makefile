@@ -8,10 +8,11 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup browser migrate seed worker bench lint freeze clean help
+.PHONY: run test setup browser migrate seed reset-demo worker bench lint freeze clean help
 
 help:
-	@echo "make run    - set up, migrate, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make run    - set up, migrate, load demo data, serve http://$(HOST):$(PORT) (PORT=8000 for another port)"
+	@echo "make reset-demo - throw the demo database and uploads away and load the demo afresh"
 	@echo "make test   - set up and run every test (SQLite; PostgreSQL/Redis when they answer)"
 	@echo "make worker - a Celery worker + beat on REDIS_URL"
 	@echo "make bench  - the benchmarks under bench/"
@@ -46,6 +47,13 @@ migrate: setup
 seed: migrate
 	$(BIN)/flask seed-demo
 
+# The embedded demo only: its SQLite file and uploads under instance/ go, then a fresh demo.
+reset-demo: setup
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: reset-demo only resets the embedded SQLite demo under instance/"; exit 1; fi
+	rm -f instance/marketplace.sqlite3
+	rm -rf instance/uploads
+	$(MAKE) seed
+
 run: seed
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
@@ -58,6 +66,7 @@ worker: setup
 bench: setup
 	$(BIN)/python bench/matching.py --quick
 	$(BIN)/python bench/verify_sweep.py
+	$(BIN)/python bench/pages.py
 
 freeze:
 	$(BIN)/pip freeze

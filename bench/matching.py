@@ -30,7 +30,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from marketplace.demo.catalog import METROS, SKILLS
 from h3.api import basic_int as h3i  # noqa: E402
-from marketplace.find.geo import EARTH_RADIUS_KM, REACH, _STEP, cell_of, cover  # noqa: E402
+from marketplace.find.geo import (REACH, _STEP, cell_of, cover, distance_km_array,  # noqa: E402
+                                  sphere_km)
 from marketplace.find.match_index import index_rows as index_rows_of  # noqa: E402
 from marketplace.find.matching import MatchQuery, search  # noqa: E402
 
@@ -162,7 +163,7 @@ class Reference:
     """
 
     def __init__(self, data: dict):
-        self.lat, self.lon = np.radians(data["lat"]), np.radians(data["lon"])
+        self.lat, self.lon = np.asarray(data["lat"]), np.asarray(data["lon"])
         self.travel = data["travel"].astype(float)
         self.ok = ~data["expired"]
         n = len(self.lat)
@@ -180,13 +181,12 @@ class Reference:
         uniq, starts = np.unique(parents[order], return_index=True)
         ends = np.append(starts[1:], len(order))
         self.buckets = {int(c): order[a:b] for c, a, b in zip(uniq, starts, ends)}
-        self.rings = math.ceil((RADIUS_KM + 2 * REACH[BUCKET_RES]) / _STEP[BUCKET_RES])
+        self.rings = math.ceil((sphere_km(RADIUS_KM) + 2 * REACH[BUCKET_RES])
+                               / _STEP[BUCKET_RES])
 
     def _dist(self, lat, lon, idx):
-        p1, l1 = math.radians(lat), math.radians(lon)
-        a = np.sin((self.lat[idx] - p1) / 2) ** 2 + math.cos(p1) * np.cos(self.lat[idx]) * \
-            np.sin((self.lon[idx] - l1) / 2) ** 2
-        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+        """The engine's distance (geo.distance_km), over arrays."""
+        return distance_km_array(lat, lon, self.lat[idx], self.lon[idx])
 
     def _top(self, lat, lon, skills, idx):
         mask = self.ok[idx]
@@ -215,7 +215,7 @@ class Reference:
     def floor_by_skill(self, lat, lon, skills):
         rarest = min(skills, key=lambda s: len(self.by_skill[s][1]))
         cells, idx = self.by_skill[rarest]
-        ranges = np.array(cover(lat, lon, RADIUS_KM), dtype=np.int64)
+        ranges = np.array(cover(lat, lon, sphere_km(RADIUS_KM)), dtype=np.int64)
         starts = np.searchsorted(cells, ranges[:, 0])
         ends = np.searchsorted(cells, ranges[:, 1], side="right")
         parts = [idx[a:b] for a, b in zip(starts, ends) if b > a]

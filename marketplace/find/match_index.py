@@ -16,6 +16,7 @@ from typing import Iterable
 from sqlalchemy import delete, func, insert, select
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill, TechnicianStatus, User
+from ..core.progress import Progress, report
 from ..extensions import db
 from .geo import EARTH_RADIUS_KM, cell_of, unit
 from .models import MatchIndexRow
@@ -86,27 +87,37 @@ def reindex_technicians(technician_ids: Iterable[int]) -> None:
         reindex_technician(technician_id)
 
 
-def rebuild_index() -> int:
-    """Rebuild the whole index from the source tables; returns the row count."""
+def rebuild_index(*, progress: Progress | None = None) -> int:
+    """Rebuild the whole index from the source tables; returns the row count.
+
+    `progress` hears how many of the matchable technicians are indexed so far."""
     db.session.flush()
     db.session.execute(delete(MatchIndexRow))
     skills: dict[int, list[tuple[int, int]]] = {}
     for tid, sid, level in db.session.execute(select(
             TechnicianSkill.technician_id, TechnicianSkill.skill_id, TechnicianSkill.level)):
         skills.setdefault(tid, []).append((sid, level))
-    profiles = db.session.scalars(
+    matchable_profiles = (
         select(TechnicianProfile).join(User, User.id == TechnicianProfile.user_id).where(
             TechnicianProfile.status == TechnicianStatus.ACTIVE, User.is_enabled.is_(True),
             TechnicianProfile.lat.is_not(None), TechnicianProfile.lon.is_not(None)))
+    total = 0
+    if progress is not None:
+        total = db.session.scalar(select(func.count()).select_from(
+            matchable_profiles.subquery())) or 0
+        report(progress, 0, total, "technicians")
     rows: list[dict] = []
-    count = 0
-    for profile in profiles:
+    count = done = 0
+    for profile in db.session.scalars(matchable_profiles):
         rows += _rows(profile, skills.get(profile.id, []))
+        done += 1
         if len(rows) >= 5000:
             db.session.execute(insert(MatchIndexRow), rows)
             count, rows = count + len(rows), []
+            report(progress, done, total, "technicians")
     if rows:
         db.session.execute(insert(MatchIndexRow), rows)
+    report(progress, done, max(total, done), "technicians")
     _counts.clear()
     return count + len(rows)
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.access import firm_required, login_required, technician_required
 from ..accounts.models import Skill, TechnicianProfile
+from ..accounts.people import pick_label
 from ..core.uploads import Upload, file_response
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..verify.models import RequirementSet
 from ..web.formkit import act, attempt
 from ..web.pagination import page_args, paginate
+from ..web.ui import plural
 from . import assignment_templates as templates_svc
 from . import assignments as svc
-from . import attachments, csv_import, pools
+from . import attachments, attention, csv_import, directory, feed_cards, pools
 from .access import (
     access_assignment,
     access_attachment,
@@ -33,8 +36,9 @@ from .forms import (
     TemplateEditForm,
     TemplateForm,
 )
+from .lifecycle import OPEN_STATES
 from .matching import feed_for, match_technicians
-from .models import AssignmentStatus, PoolMember, TalentPool
+from .models import AssignmentStatus, TalentPool
 
 bp = Blueprint("find", __name__)
 
@@ -48,10 +52,19 @@ def _set_choices(firm_id: int) -> list[tuple[int, str]]:
 
 def _assignment_form(cls=AssignmentForm, **kw) -> AssignmentForm:
     form = cls(**kw)
-    form.skills.choices = [(s.id, s.name) for s in db.session.scalars(
-        select(Skill).order_by(Skill.category, Skill.name))]
+    by_category: dict[str, list[tuple[int, str]]] = {}
+    for s in db.session.scalars(select(Skill).order_by(Skill.category, Skill.name)):
+        by_category.setdefault(s.category, []).append((s.id, s.name))
+    form.skills.choices = by_category   # one group per category
     form.requirement_set_id.choices = _set_choices(current_user.membership.firm_id)
     return form
+
+
+def _arg_id(name: str) -> int | None:
+    """An id from the query string: None when absent, 0 (which finds nothing) when garbled."""
+    if not request.args.get(name):
+        return None
+    return request.args.get(name, type=int) or 0
 
 
 @bp.get("/assignments")
@@ -59,12 +72,18 @@ def _assignment_form(cls=AssignmentForm, **kw) -> AssignmentForm:
 def assignments():
     page, per_page = page_args(request.args)
     status, q = request.args.get("status") or None, request.args.get("q") or None
+    needs = request.args.get("needs") or None
     try:
         stmt = svc.list_assignments(current_user, status=status, q=q)
     except ValidationFailed:
         stmt, status = svc.list_assignments(current_user, q=q), None
+    if needs in attention.kinds():
+        stmt = attention.narrow(stmt, needs, current_user.membership.firm_id)
+    else:
+        needs = None
     return render_template("find/assignments.html", page=paginate(stmt, page, per_page),
-                           status=status, q=q or "", states=list(AssignmentStatus))
+                           status=status, q=q or "", states=list(AssignmentStatus),
+                           needs=needs, attention_kinds=attention.kinds())
 
 
 @bp.route("/assignments/new", methods=["GET", "POST"])
@@ -72,15 +91,10 @@ def assignments():
 def new_assignment():
     form = _assignment_form()
     # The template or assignment this one starts from (its files come along).
-    source, prefill = None, None
-    if request.args.get("template"):
-        source = access_template(current_user, request.args.get("template", type=int) or 0)
-        prefill = templates_svc.prefill_from_template
-    elif request.args.get("duplicate"):
-        source = access_assignment(current_user, request.args.get("duplicate", type=int) or 0)
-        prefill = templates_svc.prefill_duplicate
+    source, prefill = templates_svc.starting_point(
+        current_user, template_id=_arg_id("template"), duplicate_of=_arg_id("duplicate"))
     if request.method == "GET" and source is not None:
-        form.prefill(prefill(source))
+        form.prefill(prefill)
     if form.validate_on_submit():
         ok, a = attempt(form, lambda: svc.create_assignment(
             current_user, form.values(), publish=form.publish.data, files_from=source))
@@ -112,10 +126,14 @@ def edit_assignment(assignment_id: int):
 @firm_required()
 def assignment(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
-    matches = match_technicians(a, k=25)
+    # Matches help while the work is unfilled; once someone has it, the page names them.
+    unfilled = a.status in OPEN_STATES
+    matches = match_technicians(a, k=25) if unfilled else []
     techs = {t.id: t for t in db.session.scalars(select(TechnicianProfile).where(
-        TechnicianProfile.id.in_([m.technician_id for m in matches])))}
+        TechnicianProfile.id.in_([m.technician_id for m in matches]))
+        .options(joinedload(TechnicianProfile.user)))}
     return render_template("find/assignment.html", a=a, matches=matches, techs=techs,
+                           show_matches=unfilled,
                            template_form=TemplateForm(name=a.title),
                            files=attachments.list_attachments(a), file_form=AttachmentForm(),
                            can_upload=a.status in attachments.UPLOAD_STATES,
@@ -216,14 +234,20 @@ def import_csv():
     report = None
     if form.validate_on_submit():
         upload = request.files.get("file")
-        text = upload.read().decode("utf-8", errors="replace") if upload else ""
+        data = upload.read(csv_import.MAX_CSV_BYTES + 1) if upload else b""
         ok, report = attempt(form, lambda: csv_import.import_csv(
-            current_user, text, publish=form.publish.data))
+            current_user, data, publish=form.publish.data,
+            allow_duplicates=form.allow_duplicates.data))
         if ok:
-            flash(f"{len(report.created)} assignments created; {len(report.errors)} rows "
-                  "need fixing.", "success" if report.ok else "warning")
+            made, bad = len(report.created), len(report.errors)
+            skipped = len(report.warnings)
+            flash(f"{made} {plural(made, 'assignment')} created; "
+                  f"{bad} {plural(bad, 'row needs', 'rows need')} fixing"
+                  + (f"; {skipped} {plural(skipped, 'duplicate')} skipped." if skipped else "."),
+                  "success" if report.ok and not report.notes and not skipped else "warning")
     return render_template("find/import.html", form=form, report=report,
-                           columns=csv_import.CSV_COLUMNS)
+                           columns=csv_import.CSV_COLUMNS, max_rows=csv_import.MAX_CSV_ROWS,
+                           max_mb=csv_import.MAX_CSV_BYTES // 1_000_000)
 
 
 @bp.route("/pools", methods=["GET", "POST"])
@@ -249,17 +273,20 @@ def pool_list():
 def pool(pool_id: int):
     p = access_pool(current_user, pool_id)
     form = MemberForm()
+    suggestions = []
     if form.validate_on_submit():
         action = {"add": pools.add_member, "invite": pools.invite,
                   "approve": pools.approve_application,
                   "remove": pools.remove_member}[form.action.data]
-        ok, _ = attempt(form, lambda: action(current_user, p, form.technician_id.data or 0))
+        ok, _ = attempt(form, lambda: action(
+            current_user, p, directory.pick(current_user, form.technician_id.data).id))
         if ok:
             flash("Pool updated.", "success")
             return redirect(url_for("find.pool", pool_id=p.id))
-    members = db.session.scalars(select(PoolMember).where(PoolMember.pool_id == p.id)
-                                 .order_by(PoolMember.status, PoolMember.id)).all()
-    return render_template("find/pool.html", pool=p, members=members, form=form)
+        suggestions = directory.suggest(current_user, form.technician_id.data or "")
+    members = pools.list_members(p)
+    return render_template("find/pool.html", pool=p, members=members, form=form,
+                           suggestions=suggestions, label=pick_label)
 
 
 # --- the technician's pools ------------------------------------------------------------
@@ -303,4 +330,6 @@ def leave_pool(pool_id: int):
 @bp.get("/feed")
 @technician_required
 def feed():
-    return render_template("find/feed.html", items=feed_for(current_user.technician))
+    items = feed_for(current_user.technician)
+    return render_template("find/feed.html", items=items,
+                           actions=feed_cards.actions_for(current_user.technician, items))
