@@ -18,16 +18,18 @@ def _free_port() -> int:
 class Recorder:
     def __init__(self):
         self.messages: list[tuple[list[str], str]] = []
+        self.peers: list[tuple] = []   # the client's address per message: one per connection
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf8", "replace")))
+        self.peers.append(session.peer)
         return "250 OK"
 
 
 class SmtpServer:
-    def __init__(self):
+    def __init__(self, port: int | None = None):
         self.recorder = Recorder()
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> "SmtpServer":

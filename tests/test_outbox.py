@@ -361,3 +361,13 @@ def test_an_email_in_any_language_arrives_as_written(app, ctx, smtp_server):
     assert french["Message-ID"] == "<k1@onsite.example>"
     assert english["Subject"] == "Plain subject"
     assert text(english) == "Plain body."
+
+
+@pytest.mark.parametrize("to, subject", [("tech@example.com", "Hi\r\nBcc: all@example.com"),
+                                         ("tech@example.com\nBcc: all@example.com", "Hi"),
+                                         ("tech@example.com", "Two\nlines")])
+def test_a_line_break_in_a_header_is_refused(app, ctx, smtp_server, to, subject):
+    from marketplace.integrations import mail
+    with pytest.raises(ValueError):
+        mail.send(mail.Mail(to, subject, "Body"), message_id="k1")
+    assert smtp_server.recorder.messages == []

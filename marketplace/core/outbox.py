@@ -64,7 +64,8 @@ class OutboxStatus(enum.StrEnum):
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # In the claim's order, so a claim reads its rows rather than sorting all due.
+        Index("ix_outbox_due", "status", "next_attempt_at", "id"),
         Index("ix_outbox_ref", "ref", "created_at"),
     )
 

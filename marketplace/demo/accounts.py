@@ -26,6 +26,9 @@ from ..extensions import db
 from .catalog import METROS, SKILLS
 
 DEMO_PASSWORD = "demo-password-1"
+# tech001's skills: what the Dallas firm's everyday jobs ask for (demo/find.py JOBS).
+FIRST_PICK_SKILLS = ("cat6-termination", "desktop-support", "wifi-install", "pos-install",
+                     "server-rack")
 
 DEMO_FIRMS = [
     # name, slug, industry, metro city, verified
@@ -79,9 +82,11 @@ def seed(rng: random.Random, world: dict) -> dict:
         firms.append(firm)
 
     home_metros = [_metro(c) for *_, c, _ in DEMO_FIRMS]
+    by_slug = {s.slug: s for s in skills}
     technicians = []
     for i in range(1, 201):
-        metro = home_metros[i % len(home_metros)] if i <= 170 else rng.choice(METROS)
+        # tech001 in Dallas, tech002 in Chicago, ... in the order of DEMO_FIRMS.
+        metro = home_metros[(i - 1) % len(home_metros)] if i <= 170 else rng.choice(METROS)
         lat, lon = _scatter(rng, metro[3], metro[4], 35)
         user = User(email=f"tech{i:03d}@onsite.example", kind=AccountKind.TECHNICIAN,
                     name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", password_hash=password_hash)
@@ -94,9 +99,14 @@ def seed(rng: random.Random, world: dict) -> dict:
         picks = set()
         while len(picks) < rng.randint(2, 6):
             picks.add(rng.choices(range(len(skills)), weights=weights)[0])
-        for index in picks:
-            tech.skills.append(TechnicianSkill(skill=skills[index],
-                                               level=rng.choice(list(SkillLevel)).value))
+        held = {skills[index]: rng.choice(list(SkillLevel)).value for index in picks}
+        if i == 1:
+            # The first login anyone tries sees the Dallas firm's work: near downtown,
+            # travelling far enough, with the skills its everyday jobs ask for.
+            tech.lat, tech.lon, tech.travel_radius_km = metro[3] + 0.02, metro[4] - 0.02, 80
+            held = {by_slug[slug]: SkillLevel.EXPERT.value for slug in FIRST_PICK_SKILLS}
+        for skill, level in held.items():
+            tech.skills.append(TechnicianSkill(skill=skill, level=level))
         db.session.add(tech)
         technicians.append(tech)
     db.session.flush()

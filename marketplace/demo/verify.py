@@ -84,6 +84,8 @@ def seed(rng: random.Random, world: dict) -> dict:
             db.session.add(cred)
             credentials.append(cred)
 
+    credentials += _renewals(credentials, today)
+
     gl, osha, lv = (types["General liability insurance"], types["OSHA 10"],
                     types["Low-voltage licence"])
     sets = [RequirementSet(name="Insured technician", description="Platform baseline.",
@@ -99,3 +101,26 @@ def seed(rng: random.Random, world: dict) -> dict:
     db.session.flush()
     return {"credential_types": list(types.values()), "credentials": credentials,
             "requirement_sets": sets}
+
+
+RENEWALS = 5
+
+
+def _renewals(credentials: list[Credential], today) -> list[Credential]:
+    """Renewals waiting for review of credentials about to run out, which the review queue
+    puts first. No random draws: the rest of the demo stays as it was."""
+    db.session.flush()
+    soon = sorted((c for c in credentials if c.status == CredentialStatus.APPROVED
+                   and c.expires_on is not None
+                   and today <= c.expires_on <= today + timedelta(days=30)),
+                  key=lambda c: (c.expires_on, c.id))
+    soon = soon[::max(1, len(soon) // RENEWALS)][:RENEWALS]   # a spread of expiry dates
+    renewals = [Credential(technician_id=c.technician_id, credential_type_id=c.credential_type_id,
+                           number=c.number, issuer=c.issuer, issued_on=today,
+                           expires_on=c.expires_on + timedelta(days=365),
+                           coverage_cents=c.coverage_cents, status=CredentialStatus.PENDING,
+                           supersedes_id=c.id,
+                           submitted_at=clock.now() - timedelta(hours=2 + 3 * i))
+                for i, c in enumerate(soon)]
+    db.session.add_all(renewals)
+    return renewals

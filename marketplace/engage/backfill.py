@@ -6,16 +6,18 @@ from datetime import date
 from sqlalchemy import select, update
 
 from ..accounts.models import TechnicianProfile, User
+from ..accounts.policy import require_member
 from ..core import audit, clock
 from ..core.actions import Action
 from ..core.links import path_for
+from ..core.money import format_money
 from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..find.lifecycle import transition
+from ..find.lifecycle import reschedule, sources_of, transition
 from ..find.matching import match_technicians
 from ..find.models import Assignment, AssignmentStatus
-from ..notifications.services import notify
+from ..notifications.services import notify, notify_firm
 from ..verify.models import RequirementItem
 from .eligibility import eligible_ids
 from .models import (
@@ -27,7 +29,7 @@ from .models import (
     OfferSource,
     OfferStatus,
 )
-from .offers import send_offers
+from .offers import close_open_offers, send_offers
 
 
 def backfill(assignment: Assignment) -> list[Offer]:
@@ -55,8 +57,9 @@ def _release(assignment: Assignment, tech: TechnicianProfile, *, actor, reason: 
              offboarded: bool) -> Backout:
     hours = int((assignment.starts_at - clock.now()).total_seconds() // 3600)
     transition(assignment, AssignmentStatus.PUBLISHED, actor=actor,
-               action=Action.ASSIGNMENT_OFFBOARDED if offboarded else "assignment.backed_out",
-               expect_assignee=tech.id, assignee_id=None,
+               action=Action.ASSIGNMENT_OFFBOARDED if offboarded else Action.ASSIGNMENT_BACKED_OUT,
+               expect_assignee=tech.id, assignee_id=None, agreed_price_cents=None,
+               agreed_expenses_cents=None,
                message="You can only back out of assigned work before check-in.")
     record = Backout(assignment_id=assignment.id, technician_id=tech.id, reason=reason[:300],
                      hours_before_start=hours, offboarded=offboarded)
@@ -65,11 +68,10 @@ def _release(assignment: Assignment, tech: TechnicianProfile, *, actor, reason: 
                                            Offer.technician_id == tech.id)
                        .values(status=OfferStatus.CLOSED, decline_reason=reason[:300])
                        .execution_options(synchronize_session=False))
-    for member in assignment.firm.memberships:
-        notify(member.user, "assignment.backed_out",
-               f"{tech.name} is off {assignment.title}",
-               f"{reason}\nWe offered it to your standby technicians right away.",
-               link=path_for("engage.engagement", assignment_id=assignment.id))
+    notify_firm(assignment.firm_id, "assignment.backed_out",
+                f"{tech.name} is off {assignment.title}",
+                f"{reason}\nWe offered it to your standby technicians right away.",
+                link=path_for("engage.engagement", assignment_id=assignment.id))
     db.session.flush()
     return record
 
@@ -88,31 +90,39 @@ def back_out(user: User, assignment: Assignment, reason: str) -> list[Offer]:
 
 
 def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cancellation:
-    """The firm cancels. After the cutoff, an assigned technician is owed the fee."""
-    if actor.membership is None or actor.membership.firm_id != assignment.firm_id:
-        raise PermissionDenied("Only the firm can cancel its assignment.")
+    """The firm cancels. After the cutoff, an assigned technician is owed the fee.
+
+    The fee and the notice follow from the assignment as read (its assignee), so it
+    cancels only from that version: if someone took or left it meanwhile, nothing
+    changes and the firm is asked to look again."""
+    require_member(actor, assignment.firm_id, message="Only the firm can cancel its assignment.")
     if not (reason or "").strip():
         raise ValidationFailed.field("reason", "Say why (the technician sees it).")
     engagement = db.session.get(Engagement, assignment.id)
-    assignee = assignment.assignee
+    version, assignee = assignment.version, assignment.assignee
     fee = 0
     if assignee is not None and engagement is not None:
         hours_left = (assignment.starts_at - clock.now()).total_seconds() / 3600
         if hours_left < engagement.cancellation_cutoff_hours:
             fee = engagement.cancellation_fee_cents
-    transition(assignment, AssignmentStatus.CANCELLED, actor=actor, action=Action.ASSIGNMENT_CANCELLED)
+    try:
+        transition(assignment, AssignmentStatus.CANCELLED, actor=actor,
+                   action=Action.ASSIGNMENT_CANCELLED, expect_version=version)
+    except InvalidState:
+        if assignment.status in sources_of(AssignmentStatus.CANCELLED):
+            raise InvalidState("This assignment changed meanwhile (taken, released or edited); "
+                               "look at it again before cancelling.", code="stale_version") from None
+        raise
     record = Cancellation(assignment_id=assignment.id, cancelled_by_id=actor.id,
-                          reason=reason.strip()[:300], fee_cents=fee,
+                          reason=reason.strip()[:300], fee_cents=fee, currency=assignment.currency,
                           technician_id=assignee.id if assignee else None)
     db.session.add(record)
-    db.session.execute(update(Offer).where(Offer.assignment_id == assignment.id,
-                                           Offer.status.in_(LIVE_OFFER_STATES))
-                       .values(status=OfferStatus.CLOSED)
-                       .execution_options(synchronize_session=False))
+    close_open_offers(assignment)
     if assignee is not None:
         body = f"Reason: {reason.strip()}"
         if fee:
-            body += f"\nA cancellation fee of {fee / 100:,.2f} {assignment.currency} is owed to you."
+            body += (f"\nA cancellation fee of {format_money(fee, record.currency)} "
+                     "is owed to you.")
         notify(assignee.user, "assignment.cancelled", f"Cancelled: {assignment.title}", body)
     db.session.flush()
     return record
@@ -142,16 +152,33 @@ def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int
         if tid is None or type_id not in by_tech.get(tid, ()):
             continue
         tech = db.session.get(TechnicianProfile, tid)
-        if assignment.status == AssignmentStatus.IN_PROGRESS:
-            for member in assignment.firm.memberships:
-                notify(member.user, "assignment.credential_lapsed",
-                       f"{tech.name}'s credential lapsed during {assignment.title}",
-                       "The visit is in progress, so we did not remove them. Review it.",
-                       link=path_for("engage.engagement", assignment_id=assignment.id),
-                       dedupe_key=f"lapse-inprogress-{assignment.id}-{tid}")
-            continue
-        _release(assignment, tech, actor=None, offboarded=True,
-                 reason="A required credential lapsed; the technician was removed.")
-        backfill(assignment)
-        released.setdefault(tid, []).append(assignment.id)
+        if assignment.status == AssignmentStatus.ASSIGNED:
+            try:
+                _release(assignment, tech, actor=None, offboarded=True,
+                         reason="A required credential lapsed; the technician was removed.")
+            except InvalidState:
+                pass  # it moved on since it was read (cancelled, given back, checked in)
+            else:
+                backfill(assignment)
+                released.setdefault(tid, []).append(assignment.id)
+                continue
+        if assignment.status == AssignmentStatus.IN_PROGRESS and assignment.assignee_id == tid:
+            notify_firm(assignment.firm_id, "assignment.credential_lapsed",
+                        f"{tech.name}'s credential lapsed during {assignment.title}",
+                        "The visit is in progress, so we did not remove them. Review it.",
+                        link=path_for("engage.engagement", assignment_id=assignment.id),
+                        dedupe_key=f"lapse-inprogress-{assignment.id}-{tid}")
     return released
+
+
+def release_no_show(actor: User, assignment: Assignment, starts_at, ends_at) -> list[Offer]:
+    """Take work back from a technician who did not show up, move it to a new window
+    and offer it to the standby list."""
+    if assignment.assignee is None:
+        raise InvalidState("Nobody holds this assignment.")
+    _release(assignment, assignment.assignee, actor=actor, offboarded=False,
+             reason="No-show: did not check in before the window ended.")
+    reschedule(assignment, starts_at, ends_at, actor=actor)
+    audit.record(Action.ASSIGNMENT_NO_SHOW_RELEASED, assignment, actor=actor,
+                 firm_id=assignment.firm_id)
+    return backfill(assignment)

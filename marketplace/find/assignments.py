@@ -9,19 +9,31 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
-from ..accounts.models import Role, Skill, User
+from ..accounts.models import Skill, User
+from ..accounts.policy import check_budget_limit, exceeds_budget_limit, require_member
 from ..core import audit, clock
 from ..core.actions import Action
-from ..core.money import parse_amount
-from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..core.money import (
+    MAX_CENTS,
+    cents,
+    currency_code,
+    format_money,
+    hourly_cents,
+    minutes,
+    parse_amount,
+)
+from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
 from ..integrations import geocoding
 from ..verify.models import RequirementSet
 from .attachments import copy_attachments
-from .lifecycle import transition
+from .lifecycle import OPEN_STATES, transition
+from . import checklist
 from .models import (
+    WINDOW_HOURS,
+    WINDOW_RULE,
     Assignment,
     AssignmentSkill,
     AssignmentStatus,
@@ -30,13 +42,18 @@ from .models import (
     ScheduleKind,
 )
 
-EDITABLE = (AssignmentStatus.DRAFT, AssignmentStatus.PUBLISHED)
-MAX_WINDOW_HOURS = 12
+EDITABLE = OPEN_STATES  # the window and terms change only before anyone has the work
 
 
-def _firm_user(user: User) -> None:
-    if not user.is_firm_user:
-        raise PermissionDenied("Only firm members manage assignments.")
+# SLA targets in minutes (None: no target): accepted after publishing, checked in after
+# the window's start, submitted after the window's end.
+SLA_BOUNDS = {"sla_response_minutes": (5, 10080), "sla_arrival_minutes": (0, 1440),
+              "sla_completion_minutes": (0, 43200)}
+
+
+def _firm_user(user: User) -> int:
+    """The acting user's firm: only its members manage assignments (accounts.policy)."""
+    return require_member(user, message="Only firm members manage assignments.").firm_id
 
 
 def parse_time(value: Any, name: str) -> time | None:
@@ -87,11 +104,18 @@ def _hours(value: Any, name: str) -> float | None:
     return hours
 
 
-def _cents(value: Any, name: str) -> int | None:
+def _amount_key(data: dict, name: str) -> str:
+    """Where the caller gave an amount: `<name>_cents` (whole cents) or `<name>` (typed)."""
+    return f"{name}_cents" if data.get(f"{name}_cents") is not None else name
+
+
+def _amount(data: dict, name: str) -> int | None:
+    key = _amount_key(data, name)
+    if key != name:
+        return cents(data[key], key)
+    value = data.get(name)
     if value in (None, ""):
         return None
-    if isinstance(value, int):
-        return value
     return parse_amount(value, name, allow_zero=False)
 
 
@@ -104,13 +128,15 @@ class Cleaned:
 
 def max_payable_cents(pricing: Pricing, rate_cents: int, hourly_rate_cents: int | None,
                       max_hours: float | None, fixed_hours: float | None) -> int:
-    """The most the firm can owe under the pricing: the assignment's budget."""
+    """The most the firm can owe under the pricing: the assignment's budget.
+
+    Hours count in whole minutes and hourly pay rounds half up to the cent (core/money)."""
     if pricing == Pricing.FIXED:
         return rate_cents
     if pricing == Pricing.HOURLY:
-        return round((hourly_rate_cents or 0) * (max_hours or 0))
-    extra = max(0.0, (max_hours or 0) - (fixed_hours or 0))
-    return rate_cents + round((hourly_rate_cents or 0) * extra)
+        return hourly_cents(hourly_rate_cents or 0, minutes(max_hours))
+    extra = max(0, minutes(max_hours) - minutes(fixed_hours))
+    return rate_cents + hourly_cents(hourly_rate_cents or 0, extra)
 
 
 def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
@@ -119,8 +145,7 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
     `dated=False` (templates): no date is asked for; the times are still checked,
     on a day a week ahead, and no starts_at/ends_at are returned.
     """
-    _firm_user(user)
-    firm_id = user.membership.firm_id
+    firm_id = _firm_user(user)
     errors: dict[str, str] = {}
 
     def take(fn, *args):
@@ -134,7 +159,9 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
     title = (data.get("title") or "").strip()
     if not title:
         errors["title"] = "Give the assignment a title."
-    out["title"] = title[:160]
+    elif len(title) > 160:
+        errors["title"] = f"Keep the title within 160 characters (it has {len(title):,})."
+    out["title"] = title
     out["description"] = (data.get("description") or "").strip()
     skills = {}
     for sid, level in (data.get("skills") or {}).items():
@@ -153,8 +180,12 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
         rs_id = int(rs_id)
     out["requirement_set_id"] = rs_id
     address = (data.get("address") or "").strip()
-    loc = take(lambda: geocoding.geocode(address, field="address"))
-    out["address"] = address[:300]
+    loc = None
+    if len(address) > 300:
+        errors["address"] = f"Keep the address within 300 characters (it has {len(address):,})."
+    else:
+        loc = take(lambda: geocoding.geocode(address, field="address"))
+    out["address"] = address
     if loc:
         out.update(lat=loc.lat, lon=loc.lon, timezone=loc.timezone)
     out["radius_km"] = take(_int, data.get("radius_km"), "radius_km", 1, 500, 50)
@@ -182,8 +213,9 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
                 ends = datetime.combine(start_date, end_time, tz)
                 if ends <= starts:
                     errors["end_time"] = "The window must end after it starts."
-                elif ends - starts > timedelta(hours=MAX_WINDOW_HOURS):
-                    errors["end_time"] = f"Keep the window within {MAX_WINDOW_HOURS} hours."
+                elif not (timedelta(hours=WINDOW_HOURS[0]) <= ends - starts
+                          <= timedelta(hours=WINDOW_HOURS[1])):
+                    errors["end_time"] = WINDOW_RULE
                 out.update(starts_at=clock.as_utc(starts), ends_at=clock.as_utc(ends))
         else:
             last = end_date or start_date
@@ -200,15 +232,16 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
         errors["pricing"] = "Choose fixed, hourly or blended pricing."
         pricing = Pricing.FIXED
     out["pricing"] = pricing
-    rate = take(_cents, data.get("rate_cents", data.get("rate")), "rate")
-    hourly = take(_cents, data.get("hourly_rate_cents", data.get("hourly_rate")), "hourly_rate")
+    rate_key, hourly_key = _amount_key(data, "rate"), _amount_key(data, "hourly_rate")
+    rate = take(_amount, data, "rate")
+    hourly = take(_amount, data, "hourly_rate")
     max_hours = take(_hours, data.get("max_hours"), "max_hours")
     fixed_hours = take(_hours, data.get("fixed_hours"), "fixed_hours")
-    if pricing in (Pricing.FIXED, Pricing.BLENDED) and not rate and "rate" not in errors:
-        errors["rate"] = "Enter the fixed price."
+    if pricing in (Pricing.FIXED, Pricing.BLENDED) and not rate and rate_key not in errors:
+        errors[rate_key] = "Enter the fixed price."
     if pricing in (Pricing.HOURLY, Pricing.BLENDED):
-        if not hourly and "hourly_rate" not in errors:
-            errors["hourly_rate"] = "Enter the hourly rate."
+        if not hourly and hourly_key not in errors:
+            errors[hourly_key] = "Enter the hourly rate."
         if not max_hours and "max_hours" not in errors:
             errors["max_hours"] = "Enter the most hours you will pay for."
     if pricing == Pricing.BLENDED and max_hours and fixed_hours and fixed_hours > max_hours:
@@ -217,18 +250,23 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
                fixed_hours=fixed_hours if pricing == Pricing.BLENDED else None)
     budget = max_payable_cents(pricing, rate or 0, hourly, max_hours, fixed_hours)
     out["budget_cents"] = budget
+    amounts_ok = not ({rate_key, hourly_key} & set(errors))
+    if amounts_ok and budget > MAX_CENTS:
+        errors[hourly_key] = (f"That makes a budget of {format_money(budget)}; one assignment "
+                              f"pays at most {format_money(MAX_CENTS)}.")
+        amounts_ok = False
     member = user.membership
-    if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
-            budget > member.budget_limit_cents and not ({"rate", "hourly_rate"} & set(errors)):
-        errors["rate"] = ("This budget is above your limit of "
-                          f"${member.budget_limit_cents / 100:,.2f}; ask a manager.")
-    out["currency"] = (data.get("currency") or "USD").upper()[:3]
+    if amounts_ok and exceeds_budget_limit(user, firm_id, budget):
+        errors[rate_key] = ("This budget is above your limit of "
+                            f"{format_money(member.budget_limit_cents)}; ask a manager.")
+    out["currency"] = take(currency_code, data.get("currency"))
     out["payment_terms_days"] = take(_int, data.get("payment_terms_days"), "payment_terms_days",
                                      0, 120, 30)
-    checklist = data.get("checklist") or []
-    if isinstance(checklist, str):
-        checklist = [line.strip() for line in checklist.splitlines() if line.strip()]
-    out["checklist"] = [str(item)[:200] for item in checklist][:50]
+    out["checklist"] = take(checklist.normalise, data.get("checklist"))
+    out["geofence_m"] = take(_int, data.get("geofence_m"), "geofence_m", 25, 5000, 0) or None
+    for name, (low, high) in SLA_BOUNDS.items():
+        raw = data.get(name)
+        out[name] = None if raw in (None, "") else take(_int, raw, name, low, high)
     if errors:
         raise ValidationFailed("Some of the assignment details need attention.", fields=errors)
     if not dated:
@@ -240,11 +278,15 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
 def _apply(assignment: Assignment, cleaned: Cleaned) -> None:
     for key, value in cleaned.values.items():
         setattr(assignment, key, value)
+    _apply_skills(assignment, cleaned.skills)
+
+
+def _apply_skills(assignment: Assignment, skills: dict[int, int]) -> None:
     current = {s.skill_id: s for s in assignment.skills}
     for sid, row in current.items():
-        if sid not in cleaned.skills:
+        if sid not in skills:
             assignment.skills.remove(row)
-    for sid, level in cleaned.skills.items():
+    for sid, level in skills.items():
         if sid in current:
             current[sid].min_level = level
         else:
@@ -270,13 +312,32 @@ def create_assignment(user: User, data: dict, *, publish: bool = False,
 
 def update_assignment(user: User, assignment: Assignment, data: dict,
                       expected_version: int | None = None) -> Assignment:
+    """Edit work nobody holds yet, from the version the editor saw (`expected_version`,
+    else the one loaded): one UPDATE conditional on that version and an editable state,
+    so it can neither overwrite another edit nor move a window under an acceptance that
+    checked the old one (which moves the version too)."""
+    version = assignment.version if expected_version is None else \
+        _int(expected_version, "version", 1, 2**31 - 1)
     if assignment.status not in EDITABLE:
         raise InvalidState("Only draft or published assignments can be edited.")
-    if expected_version is not None and expected_version != assignment.version:
-        raise InvalidState("Someone else changed this assignment; reload and try again.")
+    if version != assignment.version:
+        raise InvalidState("Someone else changed this assignment; reload and try again.",
+                           code="stale_version")
     cleaned = clean(user, data)
-    _apply(assignment, cleaned)
-    assignment.version += 1
+    changed = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status.in_(EDITABLE),
+               Assignment.version == version)
+        .values(**cleaned.values, version=version + 1, updated_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(assignment)
+    if changed != 1:
+        if assignment.status not in EDITABLE:
+            raise InvalidState(f"This assignment is {assignment.status.label.lower()} now; "
+                               "only draft or published assignments can be edited.")
+        raise InvalidState("Someone else changed this assignment; reload and try again.",
+                           code="stale_version")
+    _apply_skills(assignment, cleaned.skills)
     db.session.flush()
     audit.record(Action.ASSIGNMENT_UPDATED, assignment, actor=user, firm_id=assignment.firm_id)
     return assignment
@@ -287,10 +348,8 @@ def publish_assignment(user: User, assignment: Assignment) -> Assignment:
         raise InvalidState("Only a draft can be published.")
     if assignment.starts_at <= clock.now():
         raise InvalidState("The assignment's date has passed; change it first.")
-    member = user.membership
-    if member.role == Role.DISPATCHER and member.budget_limit_cents is not None and \
-            assignment.budget_cents > member.budget_limit_cents:
-        raise PermissionDenied("This budget is above your limit; ask a manager to publish.")
+    check_budget_limit(user, assignment.firm_id, assignment.budget_cents,
+                       message="This budget is above your limit; ask a manager to publish.")
     transition(assignment, AssignmentStatus.PUBLISHED, actor=user, action=Action.ASSIGNMENT_PUBLISHED,
                published_at=clock.now())
     return assignment
@@ -307,8 +366,7 @@ def cancel_draft(user: User, assignment: Assignment) -> Assignment:
 def list_assignments(user: User, *, status: str | None = None, q: str | None = None,
                      skill_id: int | None = None):
     """A select of the firm's assignments, newest date first, filtered."""
-    _firm_user(user)
-    stmt = select(Assignment).where(Assignment.firm_id == user.membership.firm_id)
+    stmt = select(Assignment).where(Assignment.firm_id == _firm_user(user))
     if status:
         try:
             stmt = stmt.where(Assignment.status == AssignmentStatus(status))
@@ -340,5 +398,6 @@ def form_data(assignment: Assignment) -> dict:
         "hourly_rate_cents": assignment.hourly_rate_cents, "max_hours": assignment.max_hours,
         "fixed_hours": assignment.fixed_hours, "currency": assignment.currency,
         "payment_terms_days": assignment.payment_terms_days,
-        "checklist": list(assignment.checklist or []),
+        "checklist": list(assignment.checklist or []), "geofence_m": assignment.geofence_m,
+        **{name: getattr(assignment, name) for name in SLA_BOUNDS},
     }

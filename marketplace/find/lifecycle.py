@@ -55,9 +55,6 @@ BOOKED_STATES = (S.ASSIGNED, S.IN_PROGRESS)
 # States in which the window and terms may still change.
 OPEN_STATES = (S.DRAFT, S.PUBLISHED)
 
-_RETRIES = 3
-
-
 def sources_of(to: S) -> set[S]:
     return {state for state, targets in ALLOWED.items() if to in targets}
 
@@ -65,36 +62,35 @@ def sources_of(to: S) -> set[S]:
 def transition(assignment, to: S, *, actor: Any, action: Action,
                expect_assignee: int | None = None, expect_version: int | None = None,
                message: str | None = None, code: str | None = None, **values) -> S:
-    """Move `assignment` to `to` if, in the database, its state allows it; returns the
-    state it left. With `expect_version`, only from the version the caller read."""
+    """Move `assignment` to `to` from the state the caller read (and, with
+    `expect_version`, the version it read); returns the state it left.
+
+    The caller decided what to do from what it read (a fee, a notice, a check of
+    the window), so the move happens only if that is still so: otherwise nothing
+    changes and InvalidState says what the assignment is now."""
     model = type(assignment)
-    sources = sources_of(to)
-    for _ in range(_RETRIES):
-        from_state = assignment.status
-        if from_state not in sources:
-            break
-        stmt = (update(model)
-                .where(model.id == assignment.id, model.status == from_state)
-                .values(status=to, version=model.version + 1, updated_at=clock.now(), **values)
-                .execution_options(synchronize_session=False))
-        if expect_assignee is not None:
-            stmt = stmt.where(model.assignee_id == expect_assignee)
-        if expect_version is not None:
-            stmt = stmt.where(model.version == expect_version)
-        before_assignee = assignment.assignee_id
-        if db.session.execute(stmt).rowcount == 1:
-            db.session.refresh(assignment)
-            audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id,
-                         before={"status": from_state.value, "assignee_id": before_assignee},
-                         after={"status": to.value, "assignee_id": assignment.assignee_id})
-            assignment_transitioned.send(assignment, from_state=from_state, to_state=to,
-                                         actor=actor, action=action, **values)
-            return from_state
+    from_state = assignment.status
+    stmt = (update(model)
+            .where(model.id == assignment.id, model.status == from_state,
+                   model.status.in_(sources_of(to)))
+            .values(status=to, version=model.version + 1, updated_at=clock.now(), **values)
+            .execution_options(synchronize_session=False))
+    if expect_assignee is not None:
+        stmt = stmt.where(model.assignee_id == expect_assignee)
+    if expect_version is not None:
+        stmt = stmt.where(model.version == expect_version)
+    before_assignee = assignment.assignee_id
+    if db.session.execute(stmt).rowcount != 1:
         db.session.refresh(assignment)
-        if expect_version is not None or expect_assignee is not None:
-            break
-    raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
-                       f"it cannot become {to.label.lower()}.", code=code)
+        raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
+                           f"it cannot become {to.label.lower()}.", code=code)
+    db.session.refresh(assignment)
+    audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id,
+                 before={"status": from_state.value, "assignee_id": before_assignee},
+                 after={"status": to.value, "assignee_id": assignment.assignee_id})
+    assignment_transitioned.send(assignment, from_state=from_state, to_state=to,
+                                 actor=actor, action=action, **values)
+    return from_state
 
 
 def reschedule(assignment, starts_at: datetime, ends_at: datetime, *, actor: Any,

@@ -6,13 +6,17 @@ from datetime import date
 from typing import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from ..accounts.models import TechnicianProfile, User
+from ..accounts.models import TechnicianProfile, TechnicianStatus, User
+from ..accounts.policy import require_member
 from ..core import audit, clock
 from ..core.actions import Action
+from ..core.links import path_for
 from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..notifications.services import notify
 from ..verify import compliance
 from ..verify.models import RequirementItem, RequirementSet
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
@@ -22,9 +26,7 @@ LEFT = "left"  # the technician left (or withdrew an application) themselves
 
 
 def _firm_id(user: User) -> int:
-    if not user.is_firm_user:
-        raise PermissionDenied("Only firm members manage pools.")
-    return user.membership.firm_id
+    return require_member(user, message="Only firm members manage pools.").firm_id
 
 
 def _check_set(firm_id: int, requirement_set_id: int | None) -> None:
@@ -98,7 +100,15 @@ def invite(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
     return _set_status(pool, technician_id, PoolMemberStatus.INVITED)
 
 
+def _require_active(technician: TechnicianProfile) -> None:
+    if technician.status != TechnicianStatus.ACTIVE:
+        raise PermissionDenied(technician.status_reason or
+                               f"Your account is {technician.status.value}; you cannot join "
+                               "pools until it is active again.")
+
+
 def apply(technician: TechnicianProfile, pool: TalentPool) -> PoolMember:
+    _require_active(technician)
     if pool.visibility != PoolVisibility.PUBLIC:
         raise PermissionDenied("This pool takes members by invitation only.")
     member = _member(pool, technician.id)
@@ -113,6 +123,7 @@ def accept_invitation(technician: TechnicianProfile, pool: TalentPool) -> PoolMe
     member = _member(pool, technician.id)
     if member is None or member.status != PoolMemberStatus.INVITED:
         raise InvalidState("There is no invitation to accept.")
+    _require_active(technician)
     _require_compliant(pool, technician.id)
     return _set_status(pool, technician.id, PoolMemberStatus.ACTIVE)
 
@@ -147,6 +158,14 @@ def leave(technician: TechnicianProfile, member: PoolMember) -> PoolMember:
     return member
 
 
+def list_members(pool: TalentPool) -> list[PoolMember]:
+    """A pool's members (and invitations, applications, removals) with their names."""
+    return list(db.session.scalars(
+        select(PoolMember).where(PoolMember.pool_id == pool.id)
+        .options(joinedload(PoolMember.technician).joinedload(TechnicianProfile.user))
+        .order_by(PoolMember.status, PoolMember.id)))
+
+
 @dataclass
 class TechnicianPools:
     """What a technician's pools page shows."""
@@ -157,13 +176,15 @@ class TechnicianPools:
 
 def pools_for_technician(technician: TechnicianProfile) -> TechnicianPools:
     rows = db.session.scalars(select(PoolMember).where(
-        PoolMember.technician_id == technician.id).order_by(PoolMember.updated_at.desc(),
-                                                           PoolMember.id.desc())).all()
+        PoolMember.technician_id == technician.id)
+        .options(joinedload(PoolMember.pool).joinedload(TalentPool.firm))
+        .order_by(PoolMember.updated_at.desc(), PoolMember.id.desc())).all()
     taken = {m.pool_id for m in rows if m.status in (PoolMemberStatus.ACTIVE,
                                                      PoolMemberStatus.APPLIED,
                                                      PoolMemberStatus.INVITED)}
     public = db.session.scalars(select(TalentPool).where(
-        TalentPool.visibility == PoolVisibility.PUBLIC).order_by(TalentPool.name)).all()
+        TalentPool.visibility == PoolVisibility.PUBLIC)
+        .options(joinedload(TalentPool.firm)).order_by(TalentPool.name)).all()
     return TechnicianPools(
         invitations=[m for m in rows if m.status == PoolMemberStatus.INVITED],
         memberships=[m for m in rows if m.status in (PoolMemberStatus.ACTIVE,
@@ -223,6 +244,7 @@ def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
     still_ok = {set_id: compliance.compliant_ids(set_id, on, sorted(tids))
                 for set_id, tids in by_set.items()}
     removed = 0
+    gone: dict[int, list[dict]] = {}
     for member, ctype, set_id in hits.values():
         ok = still_ok[set_id]
         if ok is not None and member.technician_id in ok:
@@ -231,7 +253,12 @@ def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
         member.removed_reason = LAPSED
         member.removed_credential_type_id = ctype
         removed += 1
+        gone.setdefault(member.pool.firm_id, []).append(
+            {"subject_id": member.id, "after": {"status": "removed", "reason": LAPSED,
+                                                 "credential_type_id": ctype}})
     db.session.flush()
+    for firm_id, rows in gone.items():
+        audit.record_many(Action.POOL_MEMBER_REMOVED, "pool_members", rows, firm_id=firm_id)
     return removed
 
 
@@ -249,5 +276,11 @@ def reinstate_members(technician_id: int, credential_type_id: int) -> int:
             member.removed_reason = None
             member.removed_credential_type_id = None
             back += 1
+            audit.record(Action.POOL_MEMBER_REINSTATED, member, firm_id=member.pool.firm_id,
+                         after={"status": "active", "credential_type_id": credential_type_id})
+            notify(member.technician.user, "pool.reinstated",
+                   f"You are back in {member.pool.name}",
+                   f"Your renewed credential meets {member.pool.firm.name}'s requirements "
+                   "again.", link=path_for("find.my_pools"))
     db.session.flush()
     return back

@@ -51,7 +51,10 @@ def send(mail: Mail, *, message_id: str | None = None) -> None:
 
 def _compose(mail: Mail, sender: str, message_id: str | None) -> MIMEText:
     """The message: plain text, any language (UTF-8, quoted-printable; headers encoded
-    as RFC 2047 says when they are not ASCII)."""
+    as RFC 2047 says when they are not ASCII). A line break in a header is refused: it
+    could add headers of its own."""
+    if any(c in value for value in (mail.to, mail.subject) for c in "\r\n"):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
     if mail.body.isascii():
         message = MIMEText(mail.body, "plain", "us-ascii")
     else:

@@ -2,11 +2,10 @@
 and where the active jobs and checked-in technicians are."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Load, joinedload, load_only
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import clock
@@ -14,11 +13,11 @@ from ..core.links import path_for
 from ..engage.models import Offer, OfferStatus
 from ..extensions import db
 from ..find.lifecycle import AssignmentStatus as S
-from ..find.models import Assignment
+from ..find.models import Assignment, ScheduleKind
 from . import arrival, sla
 from .day import local_day_bounds
 from .geofence import settings_for
-from .models import Geofence, Visit, WorkRecord
+from .models import Arrival, Geofence, Visit, WorkRecord
 
 SHOWN = (S.PUBLISHED, S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED)
 NEAR_START = timedelta(hours=4)
@@ -28,11 +27,57 @@ FLAG_LABELS = {"no_show": "No-show", "late": "Late", "off_site": "Checked in off
                "unfilled_soon": "Unfilled, starts soon"}
 
 
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the board reads of an assignment, under the assignment's attribute names (the
+    arrival state and the SLA clocks take it as they take an assignment). Plain rows, not
+    ORM objects: a board shows up to 500 jobs."""
+    id: int
+    firm_id: int
+    title: str
+    address: str
+    lat: float
+    lon: float
+    timezone: str
+    schedule_kind: ScheduleKind
+    starts_at: datetime
+    ends_at: datetime
+    status: S
+    assignee_id: int | None
+    published_at: datetime | None
+    sla_response_minutes: int | None
+    sla_arrival_minutes: int | None
+    sla_completion_minutes: int | None
+    assignee: Person | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """The work record's arrival facts."""
+    arrival: Arrival | None
+    first_checkin_at: datetime | None
+    no_show_at: datetime | None
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OpenVisit:
+    checkin_geofence: Geofence
+    checkin_lat: float | None
+    checkin_lon: float | None
+
+
 @dataclass
 class Row:
-    assignment: Assignment
+    assignment: Job
     flags: list[str] = field(default_factory=list)
-    visit: Visit | None = None
+    visit: OpenVisit | None = None
 
     @property
     def rank(self) -> tuple:
@@ -45,45 +90,50 @@ class Row:
         return ", ".join(parts[-2:]) if len(parts) >= 2 else self.assignment.address
 
 
-# What the board, its JSON, the arrival state and the SLA clocks read (a board can show
-# 500 jobs: loading every column of each costs more than the queries).
-_JOB = (Assignment.id, Assignment.firm_id, Assignment.title, Assignment.address,
-        Assignment.lat, Assignment.lon, Assignment.timezone, Assignment.schedule_kind,
-        Assignment.starts_at, Assignment.ends_at, Assignment.status, Assignment.assignee_id,
-        Assignment.published_at, Assignment.sla_response_minutes,
-        Assignment.sla_arrival_minutes, Assignment.sla_completion_minutes)
-_RECORD = (WorkRecord.assignment_id, WorkRecord.arrival, WorkRecord.first_checkin_at,
-           WorkRecord.no_show_at, WorkRecord.submitted_at)
-_VISIT = (Visit.id, Visit.assignment_id, Visit.checkin_geofence, Visit.checkin_lat,
-          Visit.checkin_lon)
+_JOB = [f.name for f in fields(Job) if f.name != "assignee"]
+_RECORD = [f.name for f in fields(Record)]
+_VISIT = [f.name for f in fields(OpenVisit)]
 
 
 def rows_for(firm_id: int, tz: str, now: datetime | None = None) -> list[Row]:
-    """In one statement: the jobs, their work records, open visits, accepted offers'
-    times and assignees' names."""
+    """In one statement: the jobs, their assignees' names, work records, open visits and
+    accepted offers' times."""
     now = now or clock.now()
     start, end = local_day_bounds(tz, now, days=7)
+    shown = (select(Assignment.id)
+             .where(Assignment.firm_id == firm_id, Assignment.status.in_(SHOWN),
+                    ((Assignment.ends_at >= start) & (Assignment.starts_at < end))
+                    | (Assignment.status == S.IN_PROGRESS))
+             .order_by(Assignment.starts_at).limit(500).subquery())
     accepted_at = (select(func.max(Offer.responded_at))
                    .where(Offer.assignment_id == Assignment.id,
                           Offer.status == OfferStatus.ACCEPTED)
                    .scalar_subquery())
     found = db.session.execute(
-        select(Assignment, WorkRecord, Visit, accepted_at)
+        select(*(getattr(Assignment, name).label(name) for name in _JOB),
+               User.name.label("assignee_name"),
+               WorkRecord.assignment_id.label("record_of"),
+               *(getattr(WorkRecord, name).label(f"record_{name}") for name in _RECORD),
+               Visit.id.label("visit_id"),
+               *(getattr(Visit, name).label(f"visit_{name}") for name in _VISIT),
+               accepted_at.label("accepted_at"))
+        .join(shown, shown.c.id == Assignment.id)     # the 500 first, then what they need
+        .outerjoin(TechnicianProfile, TechnicianProfile.id == Assignment.assignee_id)
+        .outerjoin(User, User.id == TechnicianProfile.user_id)
         .outerjoin(WorkRecord, WorkRecord.assignment_id == Assignment.id)
         .outerjoin(Visit, and_(Visit.assignment_id == Assignment.id, Visit.checkout_at.is_(None)))
-        .options(load_only(*_JOB), Load(WorkRecord).load_only(*_RECORD),
-                 Load(Visit).load_only(*_VISIT),
-                 joinedload(Assignment.assignee)
-                 .load_only(TechnicianProfile.id, TechnicianProfile.user_id)
-                 .joinedload(TechnicianProfile.user).load_only(User.id, User.name))  # its name
-        .where(Assignment.firm_id == firm_id, Assignment.status.in_(SHOWN),
-               ((Assignment.ends_at >= start) & (Assignment.starts_at < end))
-               | (Assignment.status == S.IN_PROGRESS))
-        .order_by(Assignment.starts_at).limit(500)).all()
-    jobs = [a for a, *_ in found]
-    records = {a.id: record for a, record, _, _ in found}
-    open_visits = {a.id: visit for a, _, visit, _ in found}
-    accepted = {a.id: at for a, _, _, at in found}
+        .order_by(Assignment.starts_at, Assignment.id)).mappings().all()
+    jobs, records, open_visits, accepted = [], {}, {}, {}
+    for row in found:
+        job = Job(**{name: row[name] for name in _JOB},
+                  assignee=(Person(row["assignee_id"], row["assignee_name"])
+                            if row["assignee_name"] is not None else None))
+        jobs.append(job)
+        if row["record_of"] is not None:
+            records[job.id] = Record(**{name: row[f"record_{name}"] for name in _RECORD})
+        if row["visit_id"] is not None:
+            open_visits[job.id] = OpenVisit(**{name: row[f"visit_{name}"] for name in _VISIT})
+        accepted[job.id] = row["accepted_at"]
     settings = settings_for(firm_id)   # once, not per row
     out = []
     for a in jobs:

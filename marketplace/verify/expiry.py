@@ -39,9 +39,8 @@ from ..extensions import db
 from ..notifications.models import Notification
 from .models import Credential, CredentialStatus, CredentialType
 from .submissions import SUSPENDED_REASON
-from .validity import past_expiry, valid_on
+from .validity import REMINDER_DAYS, past_expiry, valid_on
 
-REMINDER_DAYS = (30, 7, 1)
 # Concurrent sweeps queue on this transaction-scoped lock (PostgreSQL), so their
 # reminder inserts cannot deadlock; the conditional UPDATE keeps them correct anyway.
 SWEEP_LOCK_ID = 0x5E1F1C

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..core import clock
@@ -19,6 +20,7 @@ def technician_credentials(user: User) -> dict:
         Credential.status.in_([CredentialStatus.APPROVED, CredentialStatus.EXPIRED,
                                CredentialStatus.NEEDS_INFO, CredentialStatus.REJECTED,
                                CredentialStatus.PENDING]))
+        .options(joinedload(Credential.credential_type))
         .order_by(Credential.expires_on.nulls_last())))
     return {
         "expiring": [c for c in creds if c.status == CredentialStatus.APPROVED and c.expires_on

@@ -45,3 +45,12 @@ def firm_ids_for(technician_id: int) -> Select:
     if pairs is None:
         return select(null()).where(false())
     return select(pairs.c.firm_id).where(pairs.c.technician_id == technician_id)
+
+
+def technician_ids_for(firm_id: int) -> Select:
+    """The technicians a firm works with, as a subquery-ready select of technician ids."""
+    pairs = _pairs()
+    if pairs is None:
+        return select(null()).where(false())
+    return select(pairs.c.technician_id).where(pairs.c.firm_id == firm_id)
+

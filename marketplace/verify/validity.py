@@ -31,3 +31,7 @@ def is_valid_on(cred: Credential, on: date) -> bool:
 
 def is_past_expiry(cred: Credential, on: date) -> bool:
     return cred.expires_on is not None and cred.expires_on < on
+
+
+# Days before expiry on which the holder is reminded (the sweep; the review queue's urgency).
+REMINDER_DAYS = (30, 7, 1)

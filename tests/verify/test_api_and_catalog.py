@@ -115,3 +115,31 @@ def test_requirement_set_refuses_another_firms_private_type(app, people):
     with pytest.raises(ValidationFailed):
         catalog.save_requirement_set(people["firm"], None, name="Mine",
                                      items={private.id: None})
+
+
+def test_catalog_pages_offer_edit_links_only_where_the_service_allows(app, people, client, auth):
+    platform = catalog.create_type(people["admin"], name="OSHA 10", kind="certification")
+    private = catalog.create_type(people["firm"], name="Site agreement", kind="agreement")
+    rset = catalog.save_requirement_set(people["firm"], None, name="Retail",
+                                        items={private.id: None})
+    dispatcher = factories.firm_user(Role.DISPATCHER, firm=people["firm"].firm)
+    db.session.commit()
+    assert catalog.can_edit_type(people["firm"], private)
+    assert not catalog.can_edit_type(people["firm"], platform)
+    assert catalog.can_edit_type(people["admin"], platform)
+    assert not catalog.can_edit_type(people["admin"], private)
+    assert not catalog.can_edit_type(dispatcher, private)
+    assert catalog.can_edit_set(people["firm"], rset) and not catalog.can_edit_set(dispatcher, rset)
+    edit_private, edit_platform = f"/verify/types/{private.id}\"", f"/verify/types/{platform.id}\""
+    edit_set = f"/verify/requirements/{rset.id}\""
+    seen = {}
+    for who in ("firm", "admin", "dispatcher"):
+        user = dispatcher if who == "dispatcher" else people[who]
+        auth.login(user.email)
+        types_page = client.get("/verify/types").get_data(as_text=True)
+        sets_page = client.get("/verify/requirements").get_data(as_text=True)
+        seen[who] = (edit_private in types_page, edit_platform in types_page,
+                     edit_set in sets_page, "/verify/types/new" in types_page)
+        auth.logout()
+    assert seen == {"firm": (True, False, True, True), "admin": (False, True, False, True),
+                    "dispatcher": (False, False, False, False)}
