@@ -26,12 +26,13 @@ SMTP server, then 10k webhook deliveries to 5 endpoints of a local HTTP receiver
 that checks each signature; both receivers apply a message's effect once per
 id and count redeliveries. Three relay worker processes (`relay_worker` below:
 the app, `outbox.relay` in a loop until nothing is pending) run in parallel;
-once a third of the rows are sent one worker is killed with SIGKILL and a spare
-(started beforehand) takes its place; the killed worker's leased rows come due
-after the lease (`OUTBOX_LEASE_SECONDS`, 5 s here) and are delivered by the others. The rate is rows / seconds from
-releasing the started workers until the last row is marked sent, kill and
-recovery included. Lost: rows whose id never reached the receiver;
-duplicated: ids whose effect was applied twice.
+once a third of the rows have reached the receiver one worker is killed with
+SIGKILL and a spare (started beforehand) takes its place; the killed worker's
+leased rows come due after the lease (`OUTBOX_LEASE_SECONDS`, 5 s here) and
+are delivered by the others. The rate is rows / seconds from releasing the
+started workers until the last row is marked sent, kill and recovery included.
+Lost: rows whose id never reached the receiver; duplicated: ids whose effect
+was applied twice, or one row's effect applied under two ids.
 
 The last line printed is one JSON object.
 """
@@ -57,7 +58,7 @@ from zoneinfo import ZoneInfo
 
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(_BENCH)
-# Siblings are imported from the repository root (`from bench import http_data`).
+# Imports come from the repository root (`tests.services`, `marketplace`), not from here.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _BENCH]
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -994,9 +995,9 @@ def measure_outbox(url: str, size: Size) -> dict:
     for channel, r in out.items():
         print(f"outbox {channel}: {size.emails if channel == 'email' else size.webhooks} rows "
               f"in {r['elapsed_s']:.1f} s = {r['rate']:.0f}/s with {WORKERS} relay processes "
-              f"(one killed once {r['killed_at']} had arrived, replaced); lost {r['lost']}, duplicated "
-              f"{r['duplicated']}, redelivered and dropped {r['redelivered']}, rejected "
-              f"{r['rejected']}; rows {r['statuses']}", flush=True)
+              f"(one killed once {r['killed_at']} had arrived, replaced); lost {r['lost']}, "
+              f"duplicated {r['duplicated']}, redelivered and dropped {r['redelivered']}, "
+              f"rejected {r['rejected']}; rows {r['statuses']}", flush=True)
     return out
 
 

@@ -152,6 +152,21 @@ def test_one_queue_sent_several_times_at_once_applies_each_action_once(app, ctx,
             _audits(Action.TASK_ANSWERED)) == (1, 1, 3)
 
 
+def test_a_queue_replayed_in_the_same_transaction_answers_its_first_results(app, ctx):
+    """A queue holding a retry of its own is stored at the batch's end; a second
+    delivery in the same session still reads the stored results, not stale ones."""
+    _, tech, job = taken_work()
+    clock.travel_to(job.starts_at + timedelta(minutes=45), freeze=True)
+    queue = _visit_queue(job, clock.now())
+    first = [o.as_dict() for o in sync.apply_batch(tech.user, queue)]
+    again = [o.as_dict() for o in sync.apply_batch(tech.user, queue)]
+    db.session.commit()
+    assert [o["status"] for o in first] == [201, 200, 200, 200, 200, 422, 201]
+    assert [(o["key"], o["status"], o["result"]) for o in again] == \
+        [(o["key"], o["status"], o["result"]) for o in first]
+    assert all(o["duplicate"] for o in again)
+
+
 def test_a_single_action_racing_a_queue_that_holds_its_key_applies_once(app, ctx):
     """The app posts an answer on its own while the queue holding the same key is
     replayed: they are serialised (no deadlock), the key applies once."""
