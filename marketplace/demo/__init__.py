@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from ..core.progress import Progress, ProgressBar, report
+from ..core.transactions import on_commit, on_rollback
 from ..extensions import db
 
 SEED_SEED = 20261123
@@ -41,10 +42,19 @@ def seed_demo(force: bool) -> None:
         click.echo("Database already has data; leaving it alone "
                    "(make reset-demo starts again from scratch).")
         return
-    current_app.config["MAIL_SUPPRESS"] = True  # demo people get no email
+    # Demo people get no email: suppressed until the seed's outbox has been relayed
+    # (after commit) or dropped (rollback), then as it was.
+    app, suppressed = current_app._get_current_object(), current_app.config.get("MAIL_SUPPRESS")
+
+    def restore() -> None:
+        app.config["MAIL_SUPPRESS"] = suppressed
+
+    app.config["MAIL_SUPPRESS"] = True
+    on_rollback(restore)
     started = time.monotonic()
     with ProgressBar("Loading the demo") as bar:
         world = seed_all(random.Random(SEED_SEED), progress=bar)
+    on_commit(restore)
     work = sum(len(jobs) for jobs in world.get("work", {}).values())
     click.echo(f"Demo data loaded in {time.monotonic() - started:.1f} s: "
                f"{len(world.get('firms', []))} firms, "
