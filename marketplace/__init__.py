@@ -9,7 +9,7 @@ from flask import Flask
 
 # Stages in import order; each package's init_app(app) registers its blueprints,
 # hooks, signal subscribers, beat entries and commands.
-STAGES = ("accounts", "notifications", "verify", "find", "engage", "manage")
+STAGES = ("accounts", "notifications", "verify", "find", "engage", "manage", "pay", "rate")
 
 
 def create_app(config: str | type | None = None, overrides: dict[str, Any] | None = None) -> Flask:

@@ -7,7 +7,9 @@ tasks run eagerly inline. Stages add beat entries through the `beat` hook.
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.utils import uuid
 from flask import Flask, current_app, has_app_context
+from kombu import serialization
 
 from .core import clock
 from .core.hooks import hooks
@@ -34,6 +36,18 @@ class AppContextTask(Task):
                 raise
             finally:
                 db.session.remove()
+
+    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+        if not self.app.conf.task_always_eager:
+            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        # Celery's own eager path sets a process-wide "joins would block" flag around
+        # the call and restores the value it read; threads doing that at once leave it
+        # set for good, and every later result.get() in the process refuses. So run
+        # eagerly here, after the same serialization round trip a broker would make.
+        serializer = options.pop("serializer", None) or self.app.conf.task_serializer
+        content_type, encoding, data = serialization.dumps((args or (), kwargs or {}), serializer)
+        args, kwargs = serialization.loads(data, content_type, encoding, accept=[content_type])
+        return self.apply(args, kwargs, task_id=task_id or uuid(), **options)
 
 
 def add_beat(app: Flask, name: str, task: str, schedule) -> None:

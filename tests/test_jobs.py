@@ -45,3 +45,32 @@ def test_a_real_worker_on_redis_runs_the_task(tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
         client.close()
+
+
+def test_eager_tasks_from_many_threads_leave_joins_allowed(app):
+    """Celery's eager path sets a process-wide flag and restores what it read; threads
+    doing that at once used to leave it set, so every later result.get() refused."""
+    import threading
+
+    from celery._state import task_join_will_block
+
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait()
+            with app.app_context():
+                for _ in range(40):
+                    heartbeat.delay("thread")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert task_join_will_block() is False
+    assert heartbeat.delay("after").get(timeout=5)["note"] == "after"

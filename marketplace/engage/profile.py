@@ -19,7 +19,7 @@ def history_section(subject) -> dict | None:
     mine = [Assignment.firm_id == subject.firm_id] if subject.firm_id is not None else []
     counts = dict(db.session.execute(
         select(Offer.status, func.count()).join(Assignment, Assignment.id == Offer.assignment_id)
-        .where(Offer.technician_id == tech_id, *mine).group_by(Offer.status)).tuples().all())
+        .where(Offer.technician_id == tech_id, *mine).group_by(Offer.status)).all())
     offers = list(db.session.scalars(
         select(Offer).join(Offer.assignment).where(Offer.technician_id == tech_id, *mine)
         .options(contains_eager(Offer.assignment).joinedload(Assignment.firm))
@@ -28,7 +28,7 @@ def history_section(subject) -> dict | None:
         select(Backout.offboarded, func.count())
         .join(Assignment, Assignment.id == Backout.assignment_id)
         .where(Backout.technician_id == tech_id, *mine).group_by(Backout.offboarded))
-        .tuples().all())
+        .all())
     backouts = db.session.execute(
         select(Backout, Assignment).join(Assignment, Assignment.id == Backout.assignment_id)
         .where(Backout.technician_id == tech_id, *mine)

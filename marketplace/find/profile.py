@@ -47,7 +47,7 @@ def assignments_section(subject: ProfileSubject) -> dict | None:
     if subject.firm_id is not None:
         where.append(a.firm_id == subject.firm_id)
     counts = dict(db.session.execute(select(a.status, func.count()).where(*where)
-                                     .group_by(a.status)).tuples().all())
+                                     .group_by(a.status)).all())
     rows = list(db.session.scalars(select(a).where(*where).options(joinedload(a.firm))
                                    .order_by(a.starts_at.desc(), a.id.desc())
                                    .limit(HISTORY_SHOWN))) if counts else []

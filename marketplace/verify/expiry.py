@@ -223,7 +223,7 @@ def _suspend_empty_handed(on: date, tech_ids: list[int], stamp) -> int:
         reasons.update(db.session.execute(
             select(TechnicianProfile.id, TechnicianProfile.status_reason)
             .where(in_ids(TechnicianProfile.id, part), *empty_handed)
-            .with_for_update()).tuples().all())
+            .with_for_update()).all())
     suspended: list[tuple[int, str | None]] = []
     for part in chunks(sorted(reasons)):
         suspended += [(tid, reasons[tid]) for tid in db.session.scalars(
