@@ -17,6 +17,7 @@ from ..find.access import technician_may_see
 from ..find.attachments import list_attachments
 from ..find.models import TalentPool
 from ..web.formkit import act, attempt, cents_or_none
+from ..web.sections import OFFER, OfferSubject, sections_for
 from . import backfill, marketplace, offers, queues, routing, timeline
 from .access import (
     access_counteroffer,
@@ -147,7 +148,8 @@ def offer(offer_id: int):
     files = (list_attachments(item.assignment)
              if technician_may_see(item.technician_id, item.assignment) else [])
     return render_template("engage/offer.html", offer=item, assignment=item.assignment,
-                           files=files,
+                           files=files, sections=sections_for(
+                               OFFER, OfferSubject(current_user, item, item.assignment)),
                            engagement=db.session.get(Engagement, item.assignment_id),
                            decline_form=ReasonForm(prefix="decline"),
                            counter_form=CounterForm(prefix="counter"),

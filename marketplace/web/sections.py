@@ -15,6 +15,10 @@ from flask import Flask
 from ..core.hooks import hooks
 
 TECHNICIAN_PROFILE = "technician_profile"
+# A technician's offer (engage): what later stages add before the technician accepts,
+# e.g. when they will be paid and whether the funds are secured (pay), the firm's
+# scorecard (rate). The context function is given an ``OfferSubject``.
+OFFER = "offer"
 
 
 @dataclass(order=True)
@@ -41,6 +45,14 @@ class ProfileSubject:
     def may_see_private(self) -> bool:
         """Credentials, documents and the like: admins, and firms that work with them."""
         return bool(getattr(self.viewer, "is_admin", False)) or self.works_with
+
+
+@dataclass(frozen=True)
+class OfferSubject:
+    """What an offer section is told: the technician who looks, the offer, its assignment."""
+    viewer: Any
+    offer: Any
+    assignment: Any
 
 
 def register_section(app: Flask, page: str, key: str, title: str, template: str,
