@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from ..accounts.models import Role
+from ..accounts.models import Role, TechnicianStatus
 from ..core import clock
 from ..core.uploads import Upload
 from ..extensions import db
@@ -104,6 +104,8 @@ def seed(rng: random.Random, world: dict) -> dict:
                                    description="Apply to hear about our work first.")
         for tech in [t for t in technicians if t.city == firm.city][:8]:
             pools.add_member(owner, pool, tech.id)
+            if tech.status == TechnicianStatus.ACTIVE:
+                pools.accept_invitation(tech, pool)  # the regulars said yes
         pool_rows += [pool, public]
     db.session.flush()
     rebuild_index()

@@ -5,18 +5,35 @@ from flask import Flask
 
 
 def _on_credentials_lapsed(_sender=None, *, pairs, on, **_):
-    from .backfill import release_lapsed
+    from .backfill import close_lapsed_offers, release_lapsed
     release_lapsed(pairs, on)
+    close_lapsed_offers(pairs, on)
 
 
 def _offered():
-    """Technicians a firm offered work to."""
+    """Technicians a firm offered work to (the firm reached out)."""
     from sqlalchemy import select
 
     from ..find.models import Assignment
     from .models import Offer
     return (select(Assignment.firm_id.label("firm_id"), Offer.technician_id.label("technician_id"))
             .join(Assignment, Assignment.id == Offer.assignment_id))
+
+
+def _engaged():
+    """Technicians who answered a firm's offer with a yes: they accepted or applied (even
+    if someone else got it later), proposed terms, or asked for the work themselves."""
+    from sqlalchemy import exists, or_, select
+
+    from ..find.models import Assignment
+    from .models import Counteroffer, Offer, OfferSource, OfferStatus
+    proposed = exists().where(Counteroffer.offer_id == Offer.id,
+                              Counteroffer.proposed_by == "technician")
+    return (select(Assignment.firm_id.label("firm_id"), Offer.technician_id.label("technician_id"))
+            .join(Assignment, Assignment.id == Offer.assignment_id)
+            .where(or_(Offer.status.in_([OfferStatus.ACCEPTED, OfferStatus.APPLIED]),
+                       (Offer.status == OfferStatus.CLOSED) & Offer.responded_at.is_not(None),
+                       Offer.source == OfferSource.MARKETPLACE, proposed)))
 
 
 def _backed_out():
@@ -65,7 +82,8 @@ def init_app(app: Flask) -> None:
     register_attention(app, queues.COUNTEROFFERS)
     register_attention(app, queues.APPLICANTS)
     subscribe(app, credentials_lapsed, _on_credentials_lapsed)
-    register_relation(app, _offered)
+    register_relation(app, _engaged)
+    register_relation(app, _offered, reached_out=True)
     register_section(app, TECHNICIAN_PROFILE, "offers", "Offers and backouts",
                      "engage/_profile_history.html", profile.history_section, order=30)
     register_relation(app, _backed_out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 
 from ..accounts.models import TechnicianProfile, User
 from ..accounts.policy import require_member
@@ -14,10 +15,11 @@ from ..core.money import format_money
 from ..core.sets import chunks, in_ids
 from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..find.lifecycle import reschedule, sources_of, transition
+from ..find.lifecycle import OPEN_STATES, reschedule, sources_of, transition
 from ..find.matching import match_technicians
 from ..find.models import Assignment, AssignmentStatus
 from ..notifications.services import notify, notify_firm
+from ..verify import compliance
 from ..verify.models import RequirementItem
 from .eligibility import eligible_ids
 from .models import (
@@ -29,7 +31,9 @@ from .models import (
     OfferSource,
     OfferStatus,
 )
-from .offers import close_open_offers, send_offers
+from .offers import _withdraw_counteroffers, close_open_offers, send_offers
+
+LAPSED_REASON = "A credential the work requires lapsed or no longer covers it."
 
 
 def backfill(assignment: Assignment) -> list[Offer]:
@@ -89,6 +93,15 @@ def back_out(user: User, assignment: Assignment, reason: str) -> list[Offer]:
     return backfill(assignment)
 
 
+def late_cancellation_fee(assignment: Assignment) -> int:
+    """What cancelling now owes the assignee: the agreed fee once inside the cutoff."""
+    engagement = db.session.get(Engagement, assignment.id)
+    if assignment.assignee_id is None or engagement is None:
+        return 0
+    hours_left = (assignment.starts_at - clock.now()).total_seconds() / 3600
+    return engagement.cancellation_fee_cents if hours_left < engagement.cancellation_cutoff_hours else 0
+
+
 def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cancellation:
     """The firm cancels. After the cutoff, an assigned technician is owed the fee.
 
@@ -98,13 +111,8 @@ def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cance
     require_member(actor, assignment.firm_id, message="Only the firm can cancel its assignment.")
     if not (reason or "").strip():
         raise ValidationFailed.field("reason", "Say why (the technician sees it).")
-    engagement = db.session.get(Engagement, assignment.id)
     version, assignee = assignment.version, assignment.assignee
-    fee = 0
-    if assignee is not None and engagement is not None:
-        hours_left = (assignment.starts_at - clock.now()).total_seconds() / 3600
-        if hours_left < engagement.cancellation_cutoff_hours:
-            fee = engagement.cancellation_fee_cents
+    fee = late_cancellation_fee(assignment)
     try:
         transition(assignment, AssignmentStatus.CANCELLED, actor=actor,
                    action=Action.ASSIGNMENT_CANCELLED, expect_version=version)
@@ -128,28 +136,98 @@ def cancel_assignment(actor: User, assignment: Assignment, reason: str) -> Cance
     return record
 
 
-def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int]]:
-    """Verify says these (technician, credential type) pairs lapsed. Future assigned work
-    needing the type goes back to routing with backfill; in-progress work is left alone
-    and its firm alerted. Returns {technician_id: [released assignment ids]}."""
-    if not pairs:
-        return {}
-    released: dict[int, list[int]] = {}
+def _by_technician(pairs) -> dict[int, set[int]]:
     by_tech: dict[int, set[int]] = {}
     for tid, type_id in pairs:
         by_tech.setdefault(tid, set()).add(type_id)
+    return by_tech
+
+
+def _still_compliant(on: date, wanted: dict[int | None, set[int]]) -> dict:
+    """{requirement set: technicians of `wanted[set]` still compliant on `on`} (None:
+    the set asks nothing): verify's one rule, one statement per set."""
+    return {set_id: compliance.compliant_ids(set_id, on, sorted(tids))
+            for set_id, tids in wanted.items()}
+
+
+def _needing(rows, by_tech: dict[int, set[int]], on: date) -> list:
+    """Of (item, technician id, requirement set, credential type) rows, the items whose
+    set needs a type that lapsed for that technician and which they no longer meet.
+    Whoever another credential still keeps compliant stays."""
+    hit = {}
+    for item, tid, set_id, type_id in rows:
+        if type_id in by_tech.get(tid, ()):
+            hit[id(item)] = (item, tid, set_id)
+    wanted: dict[int | None, set[int]] = {}
+    for _, tid, set_id in hit.values():
+        wanted.setdefault(set_id, set()).add(tid)
+    ok = _still_compliant(on, wanted)
+    return [item for item, tid, set_id in hit.values()
+            if ok[set_id] is not None and tid not in ok[set_id]]
+
+
+def close_lapsed_offers(pairs: list[tuple[int, int]], on: date) -> int:
+    """Verify says these (technician, credential type) pairs lapsed (or lost coverage).
+    Their live offers, applications and pending counteroffers on unfilled work that needs
+    the type close, so the firm sees no stale applicants. Returns how many closed."""
+    by_tech = _by_technician(pairs)
     rows = []
     for part in chunks(sorted(by_tech)):
         rows += db.session.execute(
-            select(Assignment, RequirementItem.credential_type_id)
+            select(Offer, Offer.technician_id, Assignment.requirement_set_id,
+                   RequirementItem.credential_type_id)
+            .join(Assignment, Assignment.id == Offer.assignment_id)
+            .join(RequirementItem,
+                  RequirementItem.requirement_set_id == Assignment.requirement_set_id)
+            .where(in_ids(Offer.technician_id, part), Offer.status.in_(LIVE_OFFER_STATES),
+                   Assignment.status.in_(OPEN_STATES))
+            .options(contains_eager(Offer.assignment))).all()
+    closing = _needing(rows, by_tech, on)
+    if not closing:
+        return 0
+    ids = sorted(o.id for o in closing)
+    closed = list(db.session.scalars(
+        update(Offer).where(Offer.id.in_(ids), Offer.status.in_(LIVE_OFFER_STATES))
+        .values(status=OfferStatus.CLOSED, decline_reason=LAPSED_REASON)
+        .returning(Offer.id).execution_options(synchronize_session=False)))
+    _withdraw_counteroffers(closed)
+    for offer in closing:
+        db.session.expire(offer, ["status", "decline_reason"])
+    firms: dict[int, list[dict]] = {}
+    for offer in closing:
+        if offer.id in closed:
+            firms.setdefault(offer.assignment.firm_id, []).append(
+                {"subject_id": offer.id, "after": {"status": OfferStatus.CLOSED.value,
+                                                    "technician_id": offer.technician_id,
+                                                    "reason": LAPSED_REASON}})
+    for firm_id, entries in firms.items():
+        audit.record_many(Action.OFFER_CLOSED_NOT_COMPLIANT, Offer.__tablename__, entries,
+                          firm_id=firm_id)
+    return len(closed)
+
+
+def release_lapsed(pairs: list[tuple[int, int]], on: date) -> dict[int, list[int]]:
+    """Verify says these (technician, credential type) pairs lapsed (or lost coverage).
+    Future assigned work needing the type that they no longer meet goes back to routing
+    with backfill; in-progress work is left alone and its firm alerted.
+    Returns {technician_id: [released assignment ids]}."""
+    if not pairs:
+        return {}
+    released: dict[int, list[int]] = {}
+    by_tech = _by_technician(pairs)
+    found = []
+    for part in chunks(sorted(by_tech)):
+        found += db.session.execute(
+            select(Assignment, Assignment.assignee_id, Assignment.requirement_set_id,
+                   RequirementItem.credential_type_id)
             .join(RequirementItem,
                   RequirementItem.requirement_set_id == Assignment.requirement_set_id)
             .where(in_ids(Assignment.assignee_id, part),
                    Assignment.status.in_([AssignmentStatus.ASSIGNED,
                                           AssignmentStatus.IN_PROGRESS]))).all()
-    for assignment, type_id in rows:
+    for assignment in _needing(found, by_tech, on):
         tid = assignment.assignee_id
-        if tid is None or type_id not in by_tech.get(tid, ()):
+        if tid is None:
             continue
         tech = db.session.get(TechnicianProfile, tid)
         if assignment.status == AssignmentStatus.ASSIGNED:

@@ -13,6 +13,7 @@ from ..core.actions import Action
 from ..core.money import cents
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
+from ..find.directory import visible_ids
 from ..find.lifecycle import transition
 from ..find.matching import match_technicians
 from ..find.models import (
@@ -23,7 +24,7 @@ from ..find.models import (
     TalentPool,
 )
 from .eligibility import eligible_ids
-from .models import Engagement, OfferSource, RoutingMode, RoutingStage, TargetKind
+from .models import Engagement, Offer, OfferSource, RoutingMode, RoutingStage, TargetKind
 from .offers import send_offers
 
 
@@ -56,7 +57,8 @@ def route_assignment(actor: User, assignment: Assignment, *, mode: RoutingMode,
     if cancellation_fee_cents > assignment.budget_cents:
         raise ValidationFailed.field("cancellation_fee", "The fee must be between 0 and the budget.")
     for plan in stages:
-        _validate(plan, assignment)
+        _validate(actor, plan, assignment)
+    _hold(assignment)
     engagement = db.session.get(Engagement, assignment.id) or Engagement(assignment_id=assignment.id)
     engagement.mode = mode
     engagement.offer_ttl_hours = offer_ttl_hours
@@ -64,6 +66,10 @@ def route_assignment(actor: User, assignment: Assignment, *, mode: RoutingMode,
     engagement.cancellation_fee_cents = cancellation_fee_cents
     engagement.standby_size = standby_size
     db.session.add(engagement)
+    # A new plan replaces the old one; offers it sent stay, no longer tied to a stage.
+    db.session.execute(update(Offer).where(Offer.assignment_id == assignment.id,
+                                           Offer.stage_id.is_not(None))
+                       .values(stage_id=None).execution_options(synchronize_session=False))
     engagement.stages.clear()
     db.session.flush()
     now = clock.now()
@@ -83,11 +89,33 @@ def route_assignment(actor: User, assignment: Assignment, *, mode: RoutingMode,
     return engagement
 
 
-def _validate(plan: StagePlan, assignment: Assignment) -> None:
+def _hold(assignment: Assignment) -> None:
+    """Routing rewrites the plan, mode and fee from the state and version read: claim that
+    version (one conditional UPDATE that moves it on and holds the row), or refuse when an
+    acceptance, a cancellation or an edit came first."""
+    read_status, read_version = assignment.status, assignment.version
+    changed = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status == read_status,
+               Assignment.version == read_version)
+        .values(version=Assignment.version + 1, updated_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(assignment)
+    if changed != 1:
+        raise InvalidState("This assignment changed meanwhile (taken, cancelled or edited); "
+                           "look at it again before routing it.", code="stale_version")
+
+
+def _validate(actor: User, plan: StagePlan, assignment: Assignment) -> None:
     if plan.after_minutes < 0:
         raise ValidationFailed.field("stages", "A stage cannot start in the past.")
-    if plan.target == TargetKind.TECHNICIANS and not plan.technician_ids:
-        raise ValidationFailed.field("stages", "Choose at least one technician.")
+    if plan.target == TargetKind.TECHNICIANS:
+        if not plan.technician_ids:
+            raise ValidationFailed.field("stages", "Choose at least one technician.")
+        found = visible_ids(actor, plan.technician_ids)
+        unknown = [str(i) for i in plan.technician_ids if i not in found]
+        if unknown:
+            raise ValidationFailed.field("stages", "No such technician: #" + ", #".join(unknown))
     if plan.target == TargetKind.POOL:
         if not plan.pool_ids:
             raise ValidationFailed.field("stages", "Choose at least one talent pool.")

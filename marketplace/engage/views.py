@@ -15,6 +15,7 @@ from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..find.access import technician_may_see
 from ..find.attachments import list_attachments
+from ..find.directory import visible_ids
 from ..find.models import TalentPool
 from ..web.formkit import act, attempt, cents_or_none
 from ..web.sections import OFFER, OfferSubject, sections_for
@@ -49,6 +50,9 @@ def _stage_plans(form, firm_id: int) -> list[routing.StagePlan]:
             found = dict(db.session.execute(select(User.email, TechnicianProfile.id)
                                             .join(TechnicianProfile, TechnicianProfile.user_id == User.id)
                                             .where(User.email.in_(emails))).all())
+            # Whom the firm may not find is answered like an unknown address.
+            visible = visible_ids(current_user, list(found.values()))
+            found = {e: tid for e, tid in found.items() if tid in visible}
             missing = [e for e in emails if e not in found]
             if missing:
                 raise ValidationFailed.field(f"emails_{i}", "No technician with: " + ", ".join(missing))

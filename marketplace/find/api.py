@@ -198,7 +198,9 @@ POOL_IN = js.obj({"name": js.line(120, 1),
                                              "visibility": "invite_only"})
 MEMBER_IN = js.obj({"technician_id": js.ident(),
                     "action": js.choice(["add", "invite", "approve", "remove"],
-                                        description="default add")},
+                                        description="default add: like invite (the "
+                                        "technician accepts to join), checked against the "
+                                        "pool's requirements now")},
                    required=["technician_id"], example={"technician_id": 7, "action": "invite"})
 UPLOAD_IN = {"type": "object", "required": ["file"],
              "properties": {"file": {"type": "string", "format": "binary"}}}
@@ -415,7 +417,7 @@ def get_pool(pool_id: int):
 
 @bp.post("/pools/<int:pool_id>/members")
 @firm_required()
-@documented("Add, invite, approve or remove a technician", tags=["find"], request=MEMBER_IN,
+@documented("Invite (add), approve or remove a technician", tags=["find"], request=MEMBER_IN,
             response=MEMBER_OUT, errors=(403, 404, 409))
 def pool_member(pool_id: int):
     p = access_pool(current_user, pool_id)

@@ -43,6 +43,10 @@ from .models import (
 )
 
 EDITABLE = OPEN_STATES  # the window and terms change only before anyone has the work
+STALE_EDIT = ("Someone changed this assignment after you opened it, so your edit was not "
+              "saved.")
+STALE_EDIT_NEXT = ("Your changes are kept below. Check the assignment as it is now, then save "
+                   "again to apply them over it.")
 
 
 # SLA targets in minutes (None: no target): accepted after publishing, checked in after
@@ -321,8 +325,7 @@ def update_assignment(user: User, assignment: Assignment, data: dict,
     if assignment.status not in EDITABLE:
         raise InvalidState("Only draft or published assignments can be edited.")
     if version != assignment.version:
-        raise InvalidState("Someone else changed this assignment; reload and try again.",
-                           code="stale_version")
+        raise InvalidState(STALE_EDIT, code="stale_version")
     cleaned = clean(user, data)
     changed = db.session.execute(
         update(Assignment)
@@ -335,8 +338,7 @@ def update_assignment(user: User, assignment: Assignment, data: dict,
         if assignment.status not in EDITABLE:
             raise InvalidState(f"This assignment is {assignment.status.label.lower()} now; "
                                "only draft or published assignments can be edited.")
-        raise InvalidState("Someone else changed this assignment; reload and try again.",
-                           code="stale_version")
+        raise InvalidState(STALE_EDIT, code="stale_version")
     _apply_skills(assignment, cleaned.skills)
     db.session.flush()
     audit.record(Action.ASSIGNMENT_UPDATED, assignment, actor=user, firm_id=assignment.firm_id)

@@ -52,6 +52,17 @@ def visible_scope(viewer: User) -> ColumnElement[bool] | None:
                TechnicianProfile.id.in_(relations.technician_ids_for(firm_id)))
 
 
+def visible_ids(viewer: User, technician_ids: list[int]) -> set[int]:
+    """Of `technician_ids`, those `viewer` may find. Whoever is not among them is answered
+    as if missing, whether the id exists or not, so ids cannot be probed."""
+    ids = sorted({int(i) for i in technician_ids})
+    if not ids:
+        return set()
+    scope = visible_scope(viewer)
+    stmt = select(TechnicianProfile.id).where(TechnicianProfile.id.in_(ids))
+    return set(db.session.scalars(stmt if scope is None else stmt.where(scope)))
+
+
 def works_with_ids(viewer: User, technician_ids: list[int]) -> set[int]:
     """Of `technician_ids`, those the viewer's firm works with (one statement)."""
     firm_id = firm_id_of(viewer)

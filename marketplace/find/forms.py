@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -57,6 +58,8 @@ class AssignmentForm(FlaskForm):
     sla_completion_minutes = IntegerField("SLA: submitted within (minutes after the end)",
                                           validators=[Optional()])
     publish = BooleanField("Publish now")
+    # The version the editor opened: an edit saves only onto that version.
+    version = HiddenField()
 
     def values(self) -> dict:
         level = self.skill_level.data or 2
@@ -135,6 +138,6 @@ class MemberForm(FlaskForm):
     # typed; find.directory.pick resolves it, or says why it cannot.
     technician_id = StringField("Technician", render_kw={
         "autocomplete": "off", "placeholder": "Type a name", "list": "technician-options"})
-    action = SelectField("Action", choices=[("add", "Add"), ("invite", "Invite"),
+    action = SelectField("Action", choices=[("invite", "Invite (they accept to join)"),
                                             ("approve", "Approve application"),
                                             ("remove", "Remove")])

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..notifications.services import notify
 from ..verify import compliance
 from ..verify.models import RequirementItem, RequirementSet
+from . import directory
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
 
 LAPSED = "lapsed"
@@ -81,23 +82,36 @@ def _set_status(pool: TalentPool, technician_id: int, status: PoolMemberStatus) 
     return member
 
 
-def add_member(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
-    """The firm adds a technician directly (checked against the requirement set now)."""
-    if db.session.get(TechnicianProfile, technician_id) is None:
+def _findable(user: User, technician_id: int) -> None:
+    """A technician the firm may find; anyone else is answered exactly like a missing id."""
+    if technician_id not in directory.visible_ids(user, [technician_id]):
         raise ValidationFailed.field("technician_id", "No such technician.")
+
+
+def add_member(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
+    """The firm adds a technician: checked against the requirement set now, and an
+    invitation they accept (nobody joins a pool, or shares their credentials with its
+    firm, without saying yes)."""
+    _findable(user, technician_id)
     _require_compliant(pool, technician_id)
-    member = _set_status(pool, technician_id, PoolMemberStatus.ACTIVE)
-    audit.record(Action.POOL_MEMBER_ADDED, member, actor=user, firm_id=pool.firm_id)
-    return member
+    return _invite(user, pool, technician_id)
 
 
 def invite(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
-    if db.session.get(TechnicianProfile, technician_id) is None:
-        raise ValidationFailed.field("technician_id", "No such technician.")
+    _findable(user, technician_id)
+    return _invite(user, pool, technician_id)
+
+
+def _invite(user: User, pool: TalentPool, technician_id: int) -> PoolMember:
     member = _member(pool, technician_id)
     if member is not None and member.status == PoolMemberStatus.ACTIVE:
         raise InvalidState("Already a member.")
-    return _set_status(pool, technician_id, PoolMemberStatus.INVITED)
+    member = _set_status(pool, technician_id, PoolMemberStatus.INVITED)
+    audit.record(Action.POOL_MEMBER_INVITED, member, actor=user, firm_id=pool.firm_id)
+    notify(member.technician.user, "pool.invited", f"{pool.firm.name} invites you to {pool.name}",
+           "Accept to hear of their work first; they see your credentials only once you "
+           "accept.", link=path_for("find.my_pools"))
+    return member
 
 
 def _require_active(technician: TechnicianProfile) -> None:
@@ -125,7 +139,9 @@ def accept_invitation(technician: TechnicianProfile, pool: TalentPool) -> PoolMe
         raise InvalidState("There is no invitation to accept.")
     _require_active(technician)
     _require_compliant(pool, technician.id)
-    return _set_status(pool, technician.id, PoolMemberStatus.ACTIVE)
+    member = _set_status(pool, technician.id, PoolMemberStatus.ACTIVE)
+    audit.record(Action.POOL_MEMBER_ADDED, member, actor=technician.user_id, firm_id=pool.firm_id)
+    return member
 
 
 def join(technician: TechnicianProfile, pool: TalentPool) -> PoolMember:

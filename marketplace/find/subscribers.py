@@ -40,14 +40,23 @@ def _assignees():
 
 
 def _pool_members():
-    """Members of a firm's pools, those invited or applying, and those removed for a
-    lapse (who come back on renewal); not those the firm removed or who declined."""
+    """Members of a firm's pools (they accepted an invitation or were approved), those
+    applying, and those removed for a lapse (who come back on renewal); not those merely
+    invited, those the firm removed, or those who declined or left."""
     return (select(TalentPool.firm_id.label("firm_id"),
                    PoolMember.technician_id.label("technician_id"))
             .join(TalentPool, TalentPool.id == PoolMember.pool_id)
-            .where(or_(PoolMember.status.in_([PoolMemberStatus.ACTIVE, PoolMemberStatus.INVITED,
+            .where(or_(PoolMember.status.in_([PoolMemberStatus.ACTIVE,
                                               PoolMemberStatus.APPLIED]),
                        PoolMember.removed_reason == LAPSED)))
+
+
+def _pool_invitations():
+    """Technicians a firm invited to a pool (the firm reached out; they have not said yes)."""
+    return (select(TalentPool.firm_id.label("firm_id"),
+                   PoolMember.technician_id.label("technician_id"))
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .where(PoolMember.status == PoolMemberStatus.INVITED))
 
 
 def init_app(app) -> None:
@@ -56,3 +65,4 @@ def init_app(app) -> None:
     subscribe(app, credential_approved, _on_credential_approved)
     register_relation(app, _assignees)
     register_relation(app, _pool_members)
+    register_relation(app, _pool_invitations, reached_out=True)

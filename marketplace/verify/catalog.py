@@ -106,18 +106,18 @@ def list_types(viewer: User, *, active_only: bool = False) -> list[CredentialTyp
 
 def submittable_types(technician_id: int) -> list[CredentialType]:
     """Active platform types, plus the private types of firms the technician works with
-    (verify.relations) or already holds.
+    or that reached out to them (verify.relations), or that they already hold.
 
     A firm's private type stays private: technicians get to it through that
     firm's work, never by browsing the catalog.
     """
     from .models import Credential
-    from .relations import firm_ids_for
+    from .relations import firm_ids_reaching
     held = select(Credential.credential_type_id).where(Credential.technician_id == technician_id)
     return list(db.session.scalars(select(CredentialType).where(
         CredentialType.is_active.is_(True),
         or_(CredentialType.firm_id.is_(None), CredentialType.id.in_(held),
-            CredentialType.firm_id.in_(firm_ids_for(technician_id))))
+            CredentialType.firm_id.in_(firm_ids_reaching(technician_id))))
         .order_by(CredentialType.name)))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import TechnicianProfile, TechnicianStatus, User
@@ -12,6 +12,7 @@ from ..accounts.services import set_technician_status
 from ..core import audit, clock, signals
 from ..core.actions import Action
 from ..core.links import path_for
+from ..core.money import format_money
 from ..core.transactions import on_commit
 from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -132,8 +133,27 @@ def _decide(admin: User, cred: Credential, status: CredentialStatus, reason: str
                  before={"status": before}, after={"status": status, "reason": reason})
 
 
+def _recheck(cred: Credential) -> None:
+    """A review changed what the technician holds of this type (a renewal may cover less
+    than what it supersedes): their pools, offers, applications and future work are
+    re-checked by the sweep's own subscribers and rules, which keep whoever still complies."""
+    signals.credentials_lapsed.send(None, pairs=[(cred.technician_id, cred.credential_type_id)],
+                                    on=clock.today())
+
+
+def _covered_before(cred: Credential) -> int | None:
+    """The most the technician's earlier credentials of this type covered (None: no amount)."""
+    return db.session.scalar(
+        select(func.max(Credential.coverage_cents))
+        .where(Credential.technician_id == cred.technician_id,
+               Credential.credential_type_id == cred.credential_type_id,
+               Credential.id != cred.id,
+               Credential.status.in_([CredentialStatus.APPROVED, CredentialStatus.EXPIRED])))
+
+
 def approve(admin: User, cred: Credential) -> Credential:
     _decide(admin, cred, CredentialStatus.APPROVED, None)
+    before = _covered_before(cred)
     # The renewal replaces every earlier approved or expired credential of the type.
     db.session.execute(
         update(Credential).where(Credential.technician_id == cred.technician_id,
@@ -145,9 +165,13 @@ def approve(admin: User, cred: Credential) -> Credential:
         .execution_options(synchronize_session=False))
     tech = cred.technician
     name = cred.credential_type.name
-    notify(tech.user, "credential.approved", f"{name} approved",
-           f"Your {name} was approved" + (f" and is valid through {cred.expires_on.isoformat()}."
-                                          if cred.expires_on else "."),
+    body = f"Your {name} was approved" + (f" and is valid through {cred.expires_on.isoformat()}."
+                                          if cred.expires_on else ".")
+    if before is not None and cred.coverage_cents is not None and cred.coverage_cents < before:
+        body += (f" It covers {format_money(cred.coverage_cents)}, less than the "
+                 f"{format_money(before)} before: talent pools and work that require more "
+                 "are no longer open to you.")
+    notify(tech.user, "credential.approved", f"{name} approved", body,
            link=path_for("verify.my_credentials"))
     if tech.status == TechnicianStatus.SUSPENDED and tech.status_reason == SUSPENDED_REASON \
             and is_valid_on(cred, clock.today()):
@@ -157,6 +181,7 @@ def approve(admin: User, cred: Credential) -> Credential:
                link=path_for("verify.my_credentials"))
     signals.credential_approved.send(None, technician_id=tech.id,
                                      credential_type_id=cred.credential_type_id)
+    _recheck(cred)
     return cred
 
 
@@ -165,6 +190,7 @@ def reject(admin: User, cred: Credential, reason: str) -> Credential:
     if not reason:
         raise ValidationFailed.field("reason", "Tell the technician why it was rejected.")
     _decide(admin, cred, CredentialStatus.REJECTED, reason)
+    _recheck(cred)
     name = cred.credential_type.name
     notify(cred.technician.user, "credential.rejected", f"{name} was not accepted",
            f"Reason: {reason}\nYou can submit it again with the problem fixed.",

@@ -18,6 +18,7 @@ from marketplace.engage.routing import StagePlan
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
+from marketplace.verify.models import CredentialStatus
 from marketplace.find.models import AssignmentStatus as S, PoolMember, PoolMemberStatus, TalentPool
 from marketplace.core.signals import credentials_lapsed, technician_changed
 from tests import factories
@@ -241,8 +242,8 @@ def test_lapsed_credential_releases_future_work_but_not_a_visit_in_progress(disp
     owner, skill = dispatch
     rs, ctype = requirement_set(owner.firm)
     first, second, standby = _techs(3, skill)
-    for t in (first, second, standby):
-        give_credential(t, ctype, expires_on=date(2031, 1, 1))
+    held = {t.id: give_credential(t, ctype, expires_on=date(2031, 1, 1))
+            for t in (first, second, standby)}
     future = make_assignment(owner, skills={skill.id: 1}, requirement_set_id=rs.id)
     visiting = make_assignment(owner, skills={skill.id: 1}, requirement_set_id=rs.id,
                                starts_at=START + timedelta(days=2))
@@ -252,6 +253,8 @@ def test_lapsed_credential_releases_future_work_but_not_a_visit_in_progress(disp
     db.session.commit()
     transition(visiting, S.ASSIGNED, actor=None, action="test", assignee_id=second.id)
     transition(visiting, S.IN_PROGRESS, actor=None, action="test")
+    for t in (first, second):   # their insurance lapsed (the sweep marks it so)
+        held[t.id].status = CredentialStatus.EXPIRED
     db.session.commit()
     credentials_lapsed.send(None, pairs=[(first.id, ctype.id), (second.id, ctype.id)],
                             on=clock.today())
@@ -353,10 +356,11 @@ def test_every_firm_member_is_told_once_of_a_lapse_during_a_visit(dispatch):
     dispatcher = factories.firm_user(Role.DISPATCHER, firm=owner.firm)
     rs, ctype = requirement_set(owner.firm)
     (tech,) = _techs(1, skill)
-    give_credential(tech, ctype, expires_on=date(2031, 1, 1))
+    cred = give_credential(tech, ctype, expires_on=date(2031, 1, 1))
     visiting = make_assignment(owner, skills={skill.id: 1}, requirement_set_id=rs.id)
     transition(visiting, S.ASSIGNED, actor=None, action="test", assignee_id=tech.id)
     transition(visiting, S.IN_PROGRESS, actor=None, action="test")
+    cred.status = CredentialStatus.EXPIRED   # it lapsed during the visit
     db.session.commit()
     for _ in range(2):   # a second sweep reporting the same lapse tells nobody again
         credentials_lapsed.send(None, pairs=[(tech.id, ctype.id)], on=clock.today())

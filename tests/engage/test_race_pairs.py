@@ -25,6 +25,8 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import TechnicianProfile, User
 from marketplace.core import clock
+from marketplace.core.actions import Action
+from marketplace.core.audit import AuditEntry
 from marketplace.engage import backfill, offers, routing
 from marketplace.engage.marketplace import respond_from_marketplace
 from marketplace.engage.models import (
@@ -60,6 +62,7 @@ from tests.find.helpers import (
 
 NOW = START - timedelta(days=2)          # inside the cancellation cutoff: cancelling costs the fee
 CUTOFF_HOURS, LATE_FEE = 72, 5000
+REROUTED_FEE = 1000                      # a re-route's new late fee (never once taken)
 ELSEWHERE = START + timedelta(hours=4)   # the first technician's other booked job (2 hours)
 ADDRESS = "2500 Victory Ave, Dallas, TX 75219"
 FAILURES = (InvalidState, PermissionDenied, ValidationFailed)  # a clean refusal
@@ -315,6 +318,19 @@ def offboard(w):
     backfill.release_lapsed([(w.techs[0], w.ctype)], clock.today())
 
 
+@action("open")
+def reroute(w):
+    """The firm re-routes the published work: apply-and-choose, a lower late fee."""
+    owner, job = _firm(w), _job(w)
+    job.firm  # noqa: B018
+    yield
+    routing.route_assignment(owner, job, mode=RoutingMode.APPLY_AND_CHOOSE,
+                             cancellation_cutoff_hours=CUTOFF_HOURS,
+                             cancellation_fee_cents=REROUTED_FEE,
+                             stages=[routing.StagePlan(TargetKind.TECHNICIANS,
+                                                       technician_ids=list(w.techs))])
+
+
 def _pairs() -> list[tuple[str, str, str]]:
     found = []
     for a, b in combinations(ACTIONS.values(), 2):
@@ -417,6 +433,19 @@ def problems_with(w: World, outcomes: dict[str, str]) -> list[str]:
         elif (record.technician_id, record.fee_cents) != (None, 0):
             found.append(f"cancelled untaken work, yet the cancellation names "
                          f"{record.technician_id} with fee {record.fee_cents}")
+    engagement = db.session.get(Engagement, job.id)
+    taken = job.status in BOOKED_STATES or (job.status == S.CANCELLED and accepted)
+    if taken and engagement.cancellation_fee_cents != LATE_FEE:
+        found.append(f"taken on a late fee of {LATE_FEE}, but the terms now say "
+                     f"{engagement.cancellation_fee_cents} ({engagement.mode.value})")
+    trail = db.session.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.after).where(
+        AuditEntry.subject_type == "assignments", AuditEntry.subject_id == job.id)
+        .order_by(AuditEntry.id)).all()
+    ended = next((i for i, _, after in trail
+                  if (after or {}).get("status") in (S.ASSIGNED.value, S.CANCELLED.value)), None)
+    if ended is not None and any(i > ended and action == Action.ASSIGNMENT_ROUTED
+                                 for i, action, _ in trail):
+        found.append("routed again after it was taken or cancelled")
     for tid in w.techs:
         booked = list(db.session.scalars(select(Assignment).where(
             Assignment.assignee_id == tid, Assignment.status.in_(BOOKED_STATES))
@@ -500,6 +529,7 @@ def test_the_pair_table_covers_every_action():
     paired = {name for a, b, _ in PAIRS for name in (a, b)}
     assert paired == set(ACTIONS)
     assert ("accept", "edit", "open") in PAIRS and ("accept", "cancel", "open") in PAIRS
+    assert ("accept", "reroute", "open") in PAIRS and ("cancel", "reroute", "open") in PAIRS
 
 
 # --- the same rules, one step after another (both backends) ----------------------------

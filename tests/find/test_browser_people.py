@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from marketplace.accounts.models import Role
+from marketplace.find import pools
 from marketplace.core import clock
 from marketplace.engage.models import Backout, Offer, OfferStatus
 from marketplace.extensions import db
@@ -124,12 +125,17 @@ def test_dispatcher_finds_reads_and_picks_technicians_and_reads_compliance(
     assert page.input_value("#technician_id") == "Da"
     screenshot(page, "people-pool-picker-ambiguous")
     page.fill("#technician_id", "Dale Ortiz")
-    page.select_option("#action", "add")
+    page.select_option("#action", "invite")
     page.click("#member-form button[type=submit]")
     page.wait_for_selector("text=Pool updated.")
     members = page.inner_text("#pool-members")
     assert "Dale Ortiz" in members and "Dana Reyes" in members
     screenshot(page, "people-pool-picker-added")
+    assert "invited" in members
+    # Dale accepts the invitation (on his pools page): now the firm works with him.
+    db.session.rollback()
+    pools.accept_invitation(w["dale"], w["pool"])
+    db.session.commit()
 
     # The compliance report: figures that open the technicians they count.
     page.click("nav >> text=Compliance")

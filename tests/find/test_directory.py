@@ -265,7 +265,7 @@ def test_a_later_stage_fills_the_scorecard_through_the_hook(app, client, auth, w
 
 # --- picking a technician by name ----------------------------------------------------
 
-def _pool_post(client, world, typed: str, action: str = "add"):
+def _pool_post(client, world, typed: str, action: str = "invite"):
     return client.post(f"/pools/{world['pool'].id}",
                        data={"technician_id": typed, "action": action})
 
@@ -277,8 +277,8 @@ def test_the_pool_form_takes_a_name_typed_or_picked(client, auth, world):
         .status_code == 302
     members = {m.technician_id: m.status for m in db.session.query(PoolMember).filter_by(
         pool_id=world["pool"].id)}
-    assert members[world["dale"].id] == PoolMemberStatus.ACTIVE
-    assert members[world["ana"].id] == PoolMemberStatus.ACTIVE
+    assert members[world["dale"].id] == PoolMemberStatus.INVITED   # they accept to join
+    assert members[world["ana"].id] == PoolMemberStatus.INVITED
     page = client.get(f"/pools/{world['pool'].id}").get_data(True)
     assert links(page, "pool-members")["Dale Ortiz"] == f"/technicians/{world['dale'].id}"
 

@@ -57,6 +57,7 @@ def test_joining_a_pool_with_a_requirement_set_needs_compliance(owner):
     assert "missing" in err.value.message
     give_credential(tech, ctype)
     pools.add_member(owner, pool, tech.id)
+    pools.accept_invitation(tech, pool)
     assert pools.active_member_ids(pool) == [tech.id]
 
 
@@ -74,8 +75,9 @@ def test_lapse_removes_members_set_based_and_approval_reinstates_them(owner):
     cred_a = give_credential(a, ctype, expires_on=date(2030, 1, 1))
     give_credential(b, ctype, expires_on=date(2031, 1, 1))
     for tech in (a, b):
-        pools.add_member(owner, strict, tech.id)
-        pools.add_member(owner, open_pool, tech.id)
+        for pool in (strict, open_pool):
+            pools.add_member(owner, pool, tech.id)
+            pools.accept_invitation(tech, pool)
     db.session.commit()
 
     cred_a.expires_on = date(2020, 1, 1)
@@ -96,6 +98,7 @@ def test_members_removed_by_the_firm_are_not_reinstated_by_a_renewal(owner):
     tech = factories.technician().technician
     give_credential(tech, ctype)
     pools.add_member(owner, pool, tech.id)
+    pools.accept_invitation(tech, pool)
     pools.remove_member(owner, pool, tech.id)
     credential_approved.send(None, technician_id=tech.id, credential_type_id=ctype.id)
     assert pools.active_member_ids(pool) == []

@@ -88,6 +88,6 @@ def test_pool_pages_add_a_member(client, auth, world):
                                     "requirement_set_id": 0})
     assert r.status_code == 302
     r = client.post(r.headers["Location"], data={"technician_id": world["tech"].id,
-                                                 "action": "add"})
+                                                 "action": "invite"})
     assert r.status_code == 302
     assert "Tess Tech" in client.get(r.headers["Location"]).get_data(True)

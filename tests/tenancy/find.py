@@ -23,6 +23,7 @@ def build(world: dict) -> None:
     # Private, so another technician cannot apply to it.
     pool = pools.create_pool(owner, name="Pool " + marker, visibility="private")
     pools.add_member(owner, pool, world["tech_a"].technician.id)
+    pools.accept_invitation(world["tech_a"].technician, pool)
     # Keep the derived match index in step from the start, so a technician's own
     # no-op profile write does not look like a change to the snapshot.
     rebuild_index()

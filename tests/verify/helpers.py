@@ -35,9 +35,13 @@ def approved(tech_user: User, t: CredentialType, expires_on: date | None,
 
 
 def work_with(owner: User, tech_user: User):
-    """Make owner's firm one that works with the technician: an invitation to its pool."""
+    """Make owner's firm one that works with the technician: an invitation to its pool,
+    accepted."""
     from marketplace.find import pools
+    from marketplace.find.models import PoolMember, PoolMemberStatus
     pool = pools.create_pool(owner, name="Regulars", visibility="private")
-    member = pools.invite(owner, pool, tech_user.technician.id)
+    member = PoolMember(pool_id=pool.id, technician_id=tech_user.technician.id,
+                        status=PoolMemberStatus.ACTIVE)
+    db.session.add(member)
     db.session.commit()
     return member

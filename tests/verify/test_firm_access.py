@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from marketplace.core import clock
-from marketplace.engage.models import Offer
+from marketplace.engage.models import Offer, OfferStatus
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.find import assignments
@@ -114,7 +114,8 @@ def test_a_firms_private_type_is_offered_to_technicians_it_works_with(app, peopl
             a.assignee_id = tech.technician.id
         else:
             db.session.add(Offer(assignment_id=a.id, technician_id=tech.technician.id,
-                                 price_cents=10_000, expires_at=NOW + timedelta(days=1)))
+                                 price_cents=10_000, expires_at=NOW + timedelta(days=1),
+                                 status=OfferStatus.APPLIED, responded_at=NOW))
         db.session.commit()
     assert relations.works_with(firm.firm.id, tech.technician.id)
     offered = catalog.submittable_types(tech.technician.id)

@@ -21,6 +21,7 @@ def people(ctx):
     from marketplace.find import pools
     pool = db.session.query(pools.TalentPool).filter_by(firm_id=owner.firm.id).one()
     pools.invite(owner, pool, dale.technician.id)
+    pools.accept_invitation(dale.technician, pool)  # an invitation alone would not count
     approved(dana, ctype("General liability insurance"), None)
     db.session.commit()
     return {"owner": owner, "dana": dana, "dale": dale, "stranger": stranger}
