@@ -15,8 +15,6 @@ works on a copy (CREATE DATABASE ... TEMPLATE), so reruns start in seconds.
 """
 from __future__ import annotations
 
-import enum
-import json
 import math
 import os
 import sys
@@ -29,6 +27,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
+
+from bench import templates  # noqa: E402
 
 GENERATOR_VERSION = 2
 TEMPLATE_PREFIX = "bench_http_"
@@ -59,153 +59,18 @@ FULL = Size(100_000, 5_000, 200_000)
 QUICK = Size(10_000, 500, 20_000)
 
 
-# --- the database server --------------------------------------------------------------
-
-def _admin():
-    import psycopg
-
-    from tests.services import PG_ADMIN_URL
-    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
-
-
-def _url(name: str) -> str:
-    from tests.services import PG_ADMIN_URL
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def _schema_revision() -> str:
-    """The newest migration: a template is only good for the schema it was built on."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-    cfg = Config()
-    cfg.set_main_option("script_location", os.path.join(ROOT, "migrations"))
-    heads = ScriptDirectory.from_config(cfg).get_heads()
-    return "_".join(sorted(h.split("_")[0] for h in heads))
-
-
-def template_name(size: Size) -> str:
-    return f"{TEMPLATE_PREFIX}v{GENERATOR_VERSION}_{_schema_revision()}_{size.tag}"
-
-
-def _templates(conn) -> dict[str, str]:
-    """Our templates and the day each was generated (kept as the database's comment)."""
-    rows = conn.execute(
-        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-        "WHERE datname LIKE %s AND datistemplate", (TEMPLATE_PREFIX + "%",)).fetchall()
-    return {name: comment or "" for name, comment in rows}
-
-
-def _drop(conn, name: str) -> None:
-    conn.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE false')
-    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+# --- the cached template (bench/templates.py) -----------------------------------------
 
 def ensure_template(size: Size, rebuild: bool = False, log=print) -> str:
     """The template database for `size`, generated if missing, stale or asked for."""
-    name = template_name(size)
-    with _admin() as conn:
-        current = name[:-len(size.tag)]     # this generator on this schema, any size
-        for other, comment in _templates(conn).items():
-            if not other.startswith(current) or \
-                    (other == name and (rebuild or _too_old(comment))):
-                log(f"dropping template {other}")
-                _drop(conn, other)
-        if name in _templates(conn):
-            return name
-    building = name + "_building"
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{building}"')
-    t0 = time.perf_counter()
-    try:
-        _migrate(_url(building))
-        counts = generate(_url(building), size, log=log)
-    except BaseException:
-        drop_database(_url(building))
-        raise
-    with _admin() as conn:
-        conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-        conn.execute(f'ALTER DATABASE "{name}" IS_TEMPLATE true')
-        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS 'generated {_today().isoformat()}'")
-    log(f"generated {name} in {time.perf_counter() - t0:.0f} s: "
-        + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    return name
+    return templates.ensure(TEMPLATE_PREFIX, GENERATOR_VERSION, size.tag,
+                            lambda url: generate(url, size, log=log), rebuild=rebuild,
+                            max_age=TEMPLATE_MAX_AGE, log=log)
 
 
-def _too_old(comment: str) -> bool:
-    try:
-        made = date.fromisoformat(comment.split()[-1])
-    except (ValueError, IndexError):
-        return True
-    return _today() - made > TEMPLATE_MAX_AGE
-
-
-def _today() -> date:
-    from marketplace.core import clock
-    return clock.today()
-
-
-def copy_of(template: str, suffix: str) -> str:
-    """A fresh database copied from the template (a file copy, then a checkpoint)."""
-    name = f"{template}_{suffix}"
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
-        conn.execute("CHECKPOINT")
-    return _url(name)
-
-
-def drop_database(url: str) -> None:
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
-def _migrate(url: str) -> None:
-    import logging
-
-    from flask_migrate import upgrade
-
-    from marketplace import create_app
-    from marketplace.extensions import db
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url.replace(
-        "postgresql://", "postgresql+psycopg://", 1)})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
-# --- COPY with the application's defaults ------------------------------------------------
-
-def _fillers(table, columns: list[str]) -> list[tuple[str, object]]:
-    """Values for the required columns a row leaves out: the model's Python defaults
-    (the database has none for them), so the rows are what the application writes."""
-    out = []
-    for col in table.columns:
-        if col.name in columns or col.nullable or col.server_default is not None:
-            continue
-        if col.default is None:
-            raise RuntimeError(f"{table.name}.{col.name} needs a value in the benchmark data")
-        value = col.default.arg(None) if col.default.is_callable else col.default.arg
-        if isinstance(value, enum.Enum):
-            value = value.value
-        elif isinstance(value, (dict, list)):
-            value = json.dumps(value)
-        out.append((col.name, value))
-    return out
-
-
-def _copy(cur, model, columns: list[str], rows) -> int:
-    table = model.__table__
-    extra = _fillers(table, columns)
-    names = columns + [name for name, _ in extra]
-    tail = tuple(value for _, value in extra)
-    n = 0
-    with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(tuple(row) + tail)
-            n += 1
-    return n
+copy_of = templates.copy_of
+_copy = templates.copy_rows
+drop_database = templates.drop_database
 
 
 # --- generation ---------------------------------------------------------------------------

@@ -57,6 +57,9 @@ TARGET_P99_MS = 100.0
 class Spec:
     name: str
     targets: list[tuple[str, dict[str, str]]]   # (path, headers), one per user
+    bodies: list[str] | None = None             # POST bodies, one per target, sent in order
+    # Whether the request is judged by its share of the ceiling too (writes are not).
+    ratio_target: bool = True
 
 
 # --- tools -------------------------------------------------------------------------------
@@ -182,9 +185,13 @@ function init(args)
   for i, t in ipairs(targets) do
     local headers = {["User-Agent"] = "%s"}
     for k, v in pairs(t[2]) do headers[k] = v end
-    built[i] = wrk.format("GET", t[1], headers)
+    if t[3] then
+      built[i] = wrk.format("POST", t[1], headers, t[3])
+    else
+      built[i] = wrk.format("GET", t[1], headers)
+    end
   end
-  n = math.random(#built)
+  n = %s
 end
 
 function request()
@@ -215,12 +222,16 @@ def _lua_string(value: str) -> str:
 
 def lua_script(spec: Spec, directory: str) -> str:
     entries = []
-    for path, headers in spec.targets:
+    bodies = spec.bodies or [None] * len(spec.targets)
+    for (path, headers), body in zip(spec.targets, bodies, strict=True):
         pairs = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
-        entries.append(f"{{{_lua_string(path)}, {{{pairs}}}}}")
+        tail = "" if body is None else ", " + _lua_string(body)
+        entries.append(f"{{{_lua_string(path)}, {{{pairs}}}{tail}}}")
     path = os.path.join(directory, re.sub(r"\W+", "_", spec.name) + ".lua")
+    # POST bodies are sent once each, in order (a phone's queue); GETs from a random start.
     with open(path, "w") as f:
-        f.write(LUA % (",\n  ".join(entries), USER_AGENT))
+        f.write(LUA % (",\n  ".join(entries), USER_AGENT,
+                       "0" if spec.bodies else "math.random(#built)"))
     return path
 
 
@@ -303,6 +314,66 @@ def specs(base: str, users: dict[str, list[dict]]) -> list[Spec]:
     ]
 
 
+REPLAY_PATH = "/api/v1/work/sync"
+
+
+def replay_specs(url: str, phones: int, rounds: tuple[int, int],
+                 seed: int = 5) -> tuple[Spec, Spec, dict[int, int]]:
+    """bench/checkin.py's offline replay over HTTP: `phones` technicians with assigned work,
+    each syncing a visit per round (check-in, seven answers, check-out, in two batches,
+    one action of each visit delivered twice) through the API with their own token. A
+    round sends every phone's first batch, then every second one: a phone's batches stay
+    in order, far apart (more phones than connections). Returns the warm-up's spec, the
+    measured one's (rounds[0] and rounds[1] rounds) and the technicians' ids by user."""
+    import random
+    from datetime import timedelta
+
+    from bench import checkin
+    from marketplace.core import clock
+    work = checkin.pick_work(url, phones)
+    users = [{"user_id": row[0]} for row in work]
+    http_data.add_tokens(url, users)
+    token = {u["user_id"]: u["token"] for u in users}
+    order = {row[0]: i for i, row in enumerate(work)}
+    rng, now = random.Random(seed), clock.now()
+    total = sum(rounds)
+    batches = []
+    for r in range(total):
+        made, _ = checkin.queues(work, rng, now - timedelta(minutes=100 * (total - r)))
+        seen: dict[int, int] = {}
+        ranked = []
+        for user_id, items in made:
+            seen[user_id] = seen.get(user_id, 0) + 1
+            ranked.append(((seen[user_id], order[user_id]), user_id, items))
+        batches.append([(u, items) for _, u, items in sorted(ranked, key=lambda x: x[0])])
+
+    def spec(name: str, part: list) -> Spec:
+        flat = [b for round_ in part for b in round_]
+        return Spec(name, [(REPLAY_PATH, {"Authorization": f"Bearer {token[u]}",
+                                          "Content-Type": "application/json"})
+                           for u, _ in flat],
+                    [json.dumps({"actions": items}) for _, items in flat], ratio_target=False)
+    return (spec("offline replay (warm-up)", batches[:rounds[0]]),
+            spec("offline replay (api sync)", batches[rounds[0]:]),
+            {row[0]: row[1] for row in work})
+
+
+def replay_effects(url: str, techs: list[int]) -> dict:
+    """What the replay left: keys stored, effects audited, duplicates applied (an audited
+    effect beyond one per key applied)."""
+    import psycopg
+    with psycopg.connect(http_data.templates.dsn(url)) as conn:
+        applied, ok = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status < 400) FROM applied_actions "
+            "WHERE technician_id = ANY(%s)", (techs,)).fetchone()
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_log a JOIN technicians t ON t.user_id = a.actor_id "
+            "WHERE t.id = ANY(%s) AND a.action IN ('visit.checked_in', 'visit.checked_out', "
+            "'task.answered')", (techs,)).fetchone()[0]
+    return {"keys": applied, "applied_ok": ok, "audited": audited,
+            "duplicates_applied": audited - ok}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -315,6 +386,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="generate the data anew")
     parser.add_argument("--keep", action="store_true", help="keep the run's database")
     parser.add_argument("--only", help="run only the requests whose name contains this")
+    parser.add_argument("--phones", type=int, default=64,
+                        help="technicians replaying offline queues over the API")
     args = parser.parse_args()
     seconds = args.duration or (8.0 if args.quick else 20.0)
     size = http_data.QUICK if args.quick else http_data.FULL
@@ -338,12 +411,25 @@ def main() -> None:
                   f"connections, {seconds:g} s each", flush=True)
             chosen = [s for s in specs(server.base, users)
                       if not args.only or args.only in s.name]
+            warm_replay = replay_techs = None
+            if not args.only or args.only in "offline replay (api sync)":
+                # Rounds: the warm-up's, then more than the measured seconds can send.
+                warm_replay, replay, replay_techs = replay_specs(
+                    url, args.phones, (2, 8 if args.quick else 24))
+                chosen.append(replay)
             if not chosen:
                 sys.exit(f"no request's name contains {args.only!r}")
             ceiling_spec = Spec("ceiling (/healthz)", [("/healthz", {})])
-            sizes = {spec.name: check(server.base, spec) for spec in chosen + [ceiling_spec]}
-            run = lambda spec, length=seconds: measure(  # noqa: E731
-                wrk, server, spec, tmp, length, args.warmup, args.connections)
+            sizes = {spec.name: check(server.base, spec) if spec.bodies is None else
+                     sum(map(len, spec.bodies)) // len(spec.bodies)
+                     for spec in chosen + [ceiling_spec]}
+
+            def run(spec, length=seconds):
+                if spec.bodies is not None:     # its own warm-up: other phones' queues
+                    run_wrk(wrk, server.base, lua_script(warm_replay, tmp), args.warmup,
+                            args.connections)
+                    return measure(wrk, server, spec, tmp, length, 0, args.connections)
+                return measure(wrk, server, spec, tmp, length, args.warmup, args.connections)
             # The ceiling is measured before every request and once more at the end,
             # each request judged against the mean of the two around it: on a shared
             # machine the load of the moment weighs on both alike.
@@ -360,6 +446,16 @@ def main() -> None:
                       f"{r['ceiling_rps']:.0f} req/s; {r['cpu_ms']:.2f} CPU ms a request; "
                       f"{r['bytes'] / 1024:.1f} KB; {len(spec.targets)} users)", flush=True)
             server.stop()
+            if replay_techs:
+                effects = replay_effects(url, list(replay_techs.values()))
+                sent = results["offline replay (api sync)"]["requests"]
+                print(f"  offline replay: {sent} batches from {len(replay_techs)} phones "
+                      f"(warm-up included: {effects['keys']} keys stored, "
+                      f"{effects['applied_ok']} applied, {effects['audited']} effects "
+                      f"audited); duplicates applied: {effects['duplicates_applied']}",
+                      flush=True)
+                results["offline replay (api sync)"]["duplicates_applied"] = \
+                    effects["duplicates_applied"]
     finally:
         if server is not None:
             server.stop()
@@ -377,13 +473,14 @@ def main() -> None:
     print(f"{'request':28s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'ceiling':>8s} "
           f"{'CPU ms':>7s} {'CPU ratio':>9s}")
     misses = []
+    judged = {spec.name: spec.ratio_target for spec in chosen}
     for name, r in results.items():
-        ok = r["ratio"] >= TARGET_RATIO and r["p99_ms"] <= TARGET_P99_MS
+        ok = (r["ratio"] >= TARGET_RATIO or not judged[name]) and r["p99_ms"] <= TARGET_P99_MS
         misses += [] if ok else [name]
         print(f"{name:28s} {r['rps']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
               f"{r['ratio']:8.0%} {r['cpu_ms']:7.2f} {ceiling_cpu / r['cpu_ms']:9.0%}"
               f"{'' if ok else '  misses the target'}")
-    print(f"target: every request >= {TARGET_RATIO:.0%} of the ceiling, p99 <= "
+    print(f"target: every page >= {TARGET_RATIO:.0%} of the ceiling, every request p99 <= "
           f"{TARGET_P99_MS:g} ms: {'met' if not misses else 'missed by ' + ', '.join(misses)}"
           f" (run took {time.perf_counter() - started:.0f} s; load average "
           f"{os.getloadavg()[1]:.1f} over the last 5 minutes on {os.cpu_count()} cores)")
@@ -393,6 +490,10 @@ def main() -> None:
         "min_ratio": round(min(r["ratio"] for r in results.values()), 3),
         "max_p99_ms": round(max(r["p99_ms"] for r in results.values()), 1),
         "ceiling_cpu_ms": round(ceiling_cpu, 3), "loadavg_5min": round(os.getloadavg()[1], 1),
+        **({"replay_p99_ms": round(results["offline replay (api sync)"]["p99_ms"], 1),
+            "replay_duplicates_applied":
+                results["offline replay (api sync)"].get("duplicates_applied")}
+           if "offline replay (api sync)" in results else {}),
         "requests": {name: {"rps": round(r["rps"], 1), "p50_ms": round(r["p50_ms"], 2),
                             "p99_ms": round(r["p99_ms"], 2), "ratio": round(r["ratio"], 3),
                             "cpu_ms": round(r["cpu_ms"], 2)} for name, r in results.items()},

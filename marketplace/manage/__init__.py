@@ -7,7 +7,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from ..web.api import register_api
     from ..web.ui import register_nav, register_page_context, register_panel, register_setting
-    from . import api, cli, messages, models, panels, tasks, views  # noqa: F401  (tables known)
+    from . import api, cli, messages, models, panels, rollups, tasks, views  # noqa: F401
 
     from . import oversight
     app.register_blueprint(views.bp)

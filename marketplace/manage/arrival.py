@@ -25,6 +25,7 @@ from ..find.lifecycle import AssignmentStatus as S
 from ..find.models import Assignment, ScheduleKind
 from ..notifications import webhooks
 from ..notifications.services import notify, notify_firm
+from . import rollups
 from .geofence import settings_for
 from .models import Arrival, ManageSettings, Visit, WorkRecord
 
@@ -83,6 +84,7 @@ def sweep(now: datetime | None = None) -> SweepResult:
             .returning(WorkRecord.assignment_id))
     marked = sorted(db.session.scalars(stmt).all())
     if marked:
+        rollups.touch(marked)
         _announce(marked)
     return SweepResult(no_shows=marked)
 

@@ -93,6 +93,7 @@ class Row:
 _JOB = [f.name for f in fields(Job) if f.name != "assignee"]
 _RECORD = [f.name for f in fields(Record)]
 _VISIT = [f.name for f in fields(OpenVisit)]
+_ASSIGNEE = _JOB.index("assignee_id")
 
 
 def rows_for(firm_id: int, tz: str, now: datetime | None = None) -> list[Row]:
@@ -109,7 +110,8 @@ def rows_for(firm_id: int, tz: str, now: datetime | None = None) -> list[Row]:
                    .where(Offer.assignment_id == Assignment.id,
                           Offer.status == OfferStatus.ACCEPTED)
                    .scalar_subquery())
-    found = db.session.execute(
+    # Plain rows through the connection: the ORM's row machinery is not needed for tuples.
+    found = db.session.connection().execute(
         select(*(getattr(Assignment, name).label(name) for name in _JOB),
                User.name.label("assignee_name"),
                WorkRecord.assignment_id.label("record_of"),
@@ -122,36 +124,33 @@ def rows_for(firm_id: int, tz: str, now: datetime | None = None) -> list[Row]:
         .outerjoin(User, User.id == TechnicianProfile.user_id)
         .outerjoin(WorkRecord, WorkRecord.assignment_id == Assignment.id)
         .outerjoin(Visit, and_(Visit.assignment_id == Assignment.id, Visit.checkout_at.is_(None)))
-        .order_by(Assignment.starts_at, Assignment.id)).mappings().all()
-    jobs, records, open_visits, accepted = [], {}, {}, {}
-    for row in found:
-        job = Job(**{name: row[name] for name in _JOB},
-                  assignee=(Person(row["assignee_id"], row["assignee_name"])
-                            if row["assignee_name"] is not None else None))
-        jobs.append(job)
-        if row["record_of"] is not None:
-            records[job.id] = Record(**{name: row[f"record_{name}"] for name in _RECORD})
-        if row["visit_id"] is not None:
-            open_visits[job.id] = OpenVisit(**{name: row[f"visit_{name}"] for name in _VISIT})
-        accepted[job.id] = row["accepted_at"]
+        .order_by(Assignment.starts_at, Assignment.id)).all()
     settings = settings_for(firm_id)   # once, not per row
+    # Positions in a row: the job's fields, the name, the record's, the visit's, acceptance.
+    j, r0 = len(_JOB), len(_JOB) + 2
+    v0 = r0 + len(_RECORD) + 1
     out = []
-    for a in jobs:
-        record = records.get(a.id)
-        row = Row(a, visit=open_visits.get(a.id))
+    for row in found:
+        a = Job(*row[:j], assignee=Person(row[_ASSIGNEE], row[j])
+                if row[j] is not None else None)
+        record = Record(*row[r0:r0 + len(_RECORD)]) if row[r0 - 1] is not None else None
+        item = Row(a, visit=OpenVisit(*row[v0:v0 + len(_VISIT)])
+                   if row[v0 - 1] is not None else None)
         state = arrival.state_of(a, record, now, settings)
         if state:
-            row.flags.append(state)
-        if row.visit is not None and row.visit.checkin_geofence != Geofence.INSIDE:
-            row.flags.append("off_site")
+            item.flags.append(state)
+        if item.visit is not None and item.visit.checkin_geofence != Geofence.INSIDE:
+            item.flags.append("off_site")
         if a.status == S.PUBLISHED and a.starts_at - now < NEAR_START:
-            row.flags.append("unfilled_soon")
-        clocks = sla.clocks(a, record, accepted.get(a.id), now, settings)
-        if any(c.state in ("breached", "missed") for c in clocks):
-            row.flags.append("sla_breached")
-        elif any(c.state == "at_risk" for c in clocks):
-            row.flags.append("sla_at_risk")
-        out.append(row)
+            item.flags.append("unfilled_soon")
+        if a.sla_response_minutes is not None or a.sla_arrival_minutes is not None \
+                or a.sla_completion_minutes is not None:     # clocks run only with targets
+            clocks = sla.clocks(a, record, row[-1], now, settings)
+            if any(c.state in ("breached", "missed") for c in clocks):
+                item.flags.append("sla_breached")
+            elif any(c.state == "at_risk" for c in clocks):
+                item.flags.append("sla_at_risk")
+        out.append(item)
     return sorted(out, key=lambda r: r.rank)
 
 

@@ -9,6 +9,7 @@ from ..core import audit, clock
 from ..core.actions import Action
 from ..core.links import path_for
 from ..core.money import format_money, parse_amount
+from ..core.signals import change_approved
 from ..core.uploads import Upload, check_upload, store
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
@@ -82,6 +83,8 @@ def decide_change(user: User, change: ChangeRequest, approve: bool, reason: str 
     if changed != 1:
         raise InvalidState("This request has already been answered.")
     db.session.refresh(change)
+    if approve:
+        change_approved.send(change, assignment=assignment, actor=user)
     audit.record(Action.CHANGE_APPROVED if approve else Action.CHANGE_DECLINED, change,
                  actor=user, firm_id=assignment.firm_id,
                  after={"amount_cents": change.amount_cents, "reason": reason or None})

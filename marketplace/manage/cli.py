@@ -21,6 +21,14 @@ def sweep() -> None:
                f"{len(events) - breaches}, breaches: {breaches}")
 
 
+@manage.command("rollups")
+@click.option("--firm", type=int, help="Only this firm's (by id).")
+def rebuild_rollups(firm: int | None) -> None:
+    """Rebuild the KPI rollups from the recorded events."""
+    from .rollups import rebuild
+    click.echo(f"KPI facts rebuilt: {rebuild(firm)}")
+
+
 @manage.command("deliver")
 def deliver() -> None:
     """Deliver every due email and webhook of the outbox now."""

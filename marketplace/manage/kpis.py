@@ -22,6 +22,8 @@ from ..find.lifecycle import AssignmentStatus as S
 from ..find.models import Assignment
 from .models import Arrival, SlaEvent, Visit, WorkRecord
 
+# A backout this close to the start counts as late (KPIs here, reliability in rate).
+LATE_BACKOUT_HOURS = 24
 TAKEN = (S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED, S.APPROVED, S.PAID)
 
 
@@ -62,9 +64,25 @@ def _seconds_between(later, earlier):
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _scoped(stmt, scope: Scope, at):
+@dataclass(frozen=True)
+class ForAssignments:
+    """Not a period but assignments: each source's rows of these, whenever they fall, with
+    the firm, the technician and the site they count for (the rollups keep them)."""
+    ids: tuple[int, ...]
+
+
+def _scoped(stmt, scope: Scope | ForAssignments, at, technician):
+    """The rows of the scope: in the firm's period (and of its technician or site), or of
+    the assignments named, with who and where each counts for."""
+    if isinstance(scope, ForAssignments):
+        return stmt.add_columns(Assignment.firm_id.label("firm_id"),
+                                technician.label("technician_id"),
+                                Assignment.address.label("site")).where(
+            Assignment.id.in_(scope.ids))
     # (start, end]: the weeks count back from the end, each including its later instant.
     stmt = stmt.where(Assignment.firm_id == scope.firm_id, at > scope.start, at <= scope.end)
+    if scope.technician_id:
+        stmt = stmt.where(technician == scope.technician_id)
     if scope.site:
         stmt = stmt.where(Assignment.address == scope.site)
     return stmt
@@ -74,19 +92,17 @@ def _share(condition):
     return case((condition, 1.0), else_=0.0)
 
 
-def _arrivals(scope: Scope):
+def _arrivals(scope: Scope | ForAssignments):
     """Jobs whose window started in the period and that have an arrival."""
     stmt = (select(Assignment.id.label("assignment_id"), Assignment.starts_at.label("at"),
                    _share(WorkRecord.arrival == Arrival.ON_TIME).label("on_time"),
                    _share(WorkRecord.arrival == Arrival.NO_SHOW).label("no_show"))
             .join(WorkRecord, WorkRecord.assignment_id == Assignment.id)
             .where(WorkRecord.arrival.is_not(None)))
-    if scope.technician_id:
-        stmt = stmt.where(WorkRecord.technician_id == scope.technician_id)
-    return _scoped(stmt, scope, Assignment.starts_at)
+    return _scoped(stmt, scope, Assignment.starts_at, WorkRecord.technician_id)
 
 
-def _approved(scope: Scope):
+def _approved(scope: Scope | ForAssignments):
     """Jobs approved in the period: first time or not, and their minutes on site (the
     visits joined and summed per job)."""
     seconds = func.coalesce(func.sum(_seconds_between(Visit.checkout_at, Visit.checkin_at)), 0)
@@ -97,43 +113,37 @@ def _approved(scope: Scope):
             .outerjoin(Visit, and_(Visit.assignment_id == Assignment.id,
                                    Visit.checkout_at.is_not(None)))
             .where(WorkRecord.approved_at.is_not(None))
-            .group_by(Assignment.id, WorkRecord.approved_at, WorkRecord.revisits))
-    if scope.technician_id:
-        stmt = stmt.where(WorkRecord.technician_id == scope.technician_id)
-    return _scoped(stmt, scope, WorkRecord.approved_at)
+            .group_by(Assignment.id, WorkRecord.approved_at, WorkRecord.revisits,
+                      WorkRecord.technician_id))
+    return _scoped(stmt, scope, WorkRecord.approved_at, WorkRecord.technician_id)
 
 
-def _takes(scope: Scope):
+def _takes(scope: Scope | ForAssignments):
     """Takes of jobs whose window started in the period: each backout (not by the
     compliance sweep) and each job still taken; a backout scores 1, a late one 1 again."""
     backed = (select(Assignment.id.label("assignment_id"), Assignment.starts_at.label("at"),
                      literal(1.0).label("backout"),
-                     _share(Backout.hours_before_start < 24).label("late_backout"))
+                     _share(Backout.hours_before_start < LATE_BACKOUT_HOURS).label("late_backout"))
               .join(Backout, Backout.assignment_id == Assignment.id)
               .where(Backout.offboarded.is_(False)))
     kept = (select(Assignment.id.label("assignment_id"), Assignment.starts_at.label("at"),
                    literal(0.0).label("backout"), literal(0.0).label("late_backout"))
             .where(Assignment.status.in_(TAKEN)))
-    if scope.technician_id:
-        backed = backed.where(Backout.technician_id == scope.technician_id)
-        kept = kept.where(Assignment.assignee_id == scope.technician_id)
-    return union_all(_scoped(backed, scope, Assignment.starts_at),
-                     _scoped(kept, scope, Assignment.starts_at))
+    return union_all(_scoped(backed, scope, Assignment.starts_at, Backout.technician_id),
+                     _scoped(kept, scope, Assignment.starts_at, Assignment.assignee_id))
 
 
-def _time_to_fill(scope: Scope):
+def _time_to_fill(scope: Scope | ForAssignments):
     minutes = _seconds_between(Offer.responded_at, Assignment.published_at) / 60.0
     stmt = (select(Assignment.id.label("assignment_id"), Assignment.published_at.label("at"),
                    cast(minutes, Float).label("time_to_fill"))
             .join(Offer, and_(Offer.assignment_id == Assignment.id,
                               Offer.status == OfferStatus.ACCEPTED))
             .where(Assignment.published_at.is_not(None), Offer.responded_at.is_not(None)))
-    if scope.technician_id:
-        stmt = stmt.where(Offer.technician_id == scope.technician_id)
-    return _scoped(stmt, scope, Assignment.published_at)
+    return _scoped(stmt, scope, Assignment.published_at, Offer.technician_id)
 
 
-def _sla(scope: Scope):
+def _sla(scope: Scope | ForAssignments):
     breached = exists().where(SlaEvent.assignment_id == Assignment.id,
                               SlaEvent.state == "breach")
     has_target = (Assignment.sla_response_minutes.is_not(None)
@@ -142,9 +152,7 @@ def _sla(scope: Scope):
     stmt = (select(Assignment.id.label("assignment_id"), Assignment.starts_at.label("at"),
                    case((breached, 0.0), else_=1.0).label("sla"))
             .where(has_target, Assignment.status.in_(TAKEN) | breached))
-    if scope.technician_id:
-        stmt = stmt.where(Assignment.assignee_id == scope.technician_id)
-    return _scoped(stmt, scope, Assignment.starts_at)
+    return _scoped(stmt, scope, Assignment.starts_at, Assignment.assignee_id)
 
 
 KPIS = [
@@ -208,20 +216,31 @@ def _figures(kpis: list[Kpi], scope: Scope) -> dict[str, Figure]:
     data = db.session.execute(
         select(bucket, func.count(), *(func.sum(rows.c[k.column]) for k in kpis))
         .group_by(bucket)).all()
-    weeks = scope.weeks
-    data = [row for row in data if row[0] is not None and 0 <= row[0] < weeks]
-    figures = {}
-    for position, kpi in enumerate(kpis, 2):
-        by_week = {int(row[0]): (row[position], row[1]) for row in data}
-        weekly = []
-        for index in range(weeks - 1, -1, -1):
-            total, n = by_week.get(index, (0.0, 0))
-            weekly.append((scope.end - timedelta(days=7 * (index + 1)),
-                           (total / n) if n else None, n))
-        total = sum(t for t, _ in by_week.values())
-        count = sum(n for _, n in by_week.values())
-        figures[kpi.key] = Figure(kpi, (total / count) if count else None, count, weekly)
-    return figures
+    data = [row for row in data if row[0] is not None]
+    return {kpi.key: figure_of(kpi, scope, {int(row[0]): (row[position], row[1])
+                                            for row in data})
+            for position, kpi in enumerate(kpis, 2)}
+
+
+def figure_of(kpi: Kpi, scope: Scope, by_week: dict[int, tuple[float, int]]) -> Figure:
+    """The figure from each week's sum of scores and count (week 0 the last)."""
+    by_week = {w: v for w, v in by_week.items() if 0 <= w < scope.weeks}
+    weekly = []
+    for index in range(scope.weeks - 1, -1, -1):
+        total, n = by_week.get(index, (0.0, 0))
+        weekly.append((scope.end - timedelta(days=7 * (index + 1)),
+                       (total / n) if n else None, n))
+    total = sum(t for t, _ in by_week.values())
+    count = sum(n for _, n in by_week.values())
+    return Figure(kpi, (total / count) if count else None, count, weekly)
+
+
+def sources() -> dict[str, list[Kpi]]:
+    """Each source of counted rows, by name, and the KPIs scoring them in page order."""
+    out: dict[str, list[Kpi]] = {}
+    for kpi in KPIS:
+        out.setdefault(kpi.source.__name__.strip("_"), []).append(kpi)
+    return out
 
 
 def compute(kpi: Kpi, scope: Scope) -> Figure:

@@ -13,7 +13,7 @@ from ..accounts.access import firm_required
 from ..core.csvsafe import write_csv
 from ..errors import NotFound, ValidationFailed
 from ..web.security import policy
-from . import board, kpis
+from . import board, kpis, rollups
 
 bp = Blueprint("oversight", __name__)
 
@@ -59,7 +59,7 @@ def board_json():
 @firm_required()
 def kpi_page():
     scope = _scope()
-    figures = kpis.dashboard(scope)
+    figures = rollups.dashboard(scope)
     return render_template("manage/kpis.html", figures=figures, scope=scope,
                            charts={f.kpi.key: Markup(kpis.sparkline(f)) for f in figures},
                            args=request.args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from datetime import datetime
+from typing import NamedTuple
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -104,31 +105,77 @@ def _fmt(value) -> str:
 
 def answer_task(user: User, assignment: Assignment, key: str, value, *,
                 at: datetime) -> TaskAnswer:
+    result = answer_tasks(user, assignment, [(key, value, at)])[0]
+    if isinstance(result, ValidationFailed):
+        raise result
+    return result.answer
+
+
+class Held(NamedTuple):
+    """An answer as it was held right after it was written (a later one may replace it)."""
+    task_key: str
+    value: dict
+    answered_at: datetime
+    answer: TaskAnswer
+
+
+def answer_tasks(user: User, assignment: Assignment,
+                 answers: list[tuple[str, object, datetime]]) -> list:
+    """Answers (task key, value, recorded time) in the order given: for each, the answer
+    held right after it (`Held`), or the ValidationFailed that refused it. The work is
+    locked once; the answers are written by one statement per run of distinct tasks and
+    audited by one."""
     assignee_of(user, assignment)
     lock_assignment(assignment)
     tech = assignee_of(user, assignment)
     _require_working(assignment)
-    check_recorded_time(assignment, at)
-    spec = task(assignment, key)
-    cleaned = clean_value(spec, value)
+    out: list = []
+    run: dict[str, tuple[int, dict, datetime]] = {}
+    for key, value, at in answers:
+        try:
+            check_recorded_time(assignment, at)
+            cleaned = clean_value(task(assignment, key), value)
+        except ValidationFailed as exc:
+            out.append(exc)
+            continue
+        if key in run:      # the same task again: the run so far is written first
+            _write_answers(user, assignment, tech.id, run, out)
+            run = {}
+        run[key] = (len(out), cleaned, at)
+        out.append(None)
+    _write_answers(user, assignment, tech.id, run, out)
+    return out
+
+
+def _write_answers(user: User, assignment: Assignment, tech_id: int,
+                   run: dict[str, tuple[int, dict, datetime]], out: list) -> None:
+    if not run:
+        return
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(TaskAnswer).values(
-        assignment_id=assignment.id, task_key=key, technician_id=tech.id, value=cleaned,
-        answered_at=at, received_at=clock.now())
+    now = clock.now()
+    upsert = dialect.insert(TaskAnswer).values([
+        {"assignment_id": assignment.id, "task_key": key, "technician_id": tech_id,
+         "value": cleaned, "answered_at": at, "received_at": now}
+        for key, (_, cleaned, at) in run.items()])
     upsert = upsert.on_conflict_do_update(
         index_elements=["assignment_id", "task_key"],
         set_={"value": upsert.excluded.value, "answered_at": upsert.excluded.answered_at,
               "received_at": upsert.excluded.received_at},
         # A later answer wins, whatever order they arrive in.
         where=TaskAnswer.answered_at <= upsert.excluded.answered_at)
-    answer = db.session.scalars(upsert.returning(TaskAnswer),
-                                execution_options={"populate_existing": True}).one_or_none()
-    if answer is None:  # an earlier answer than the one held: that one stands
-        answer = db.session.scalar(select(TaskAnswer).where(
-            TaskAnswer.assignment_id == assignment.id, TaskAnswer.task_key == key))
-    audit.record(Action.TASK_ANSWERED, answer, actor=user, firm_id=assignment.firm_id,
-                 after={"assignment_id": assignment.id, "task": key, "value": cleaned})
-    return answer
+    held = {a.task_key: a for a in db.session.scalars(
+        upsert.returning(TaskAnswer), execution_options={"populate_existing": True})}
+    missing = [key for key in run if key not in held]
+    if missing:  # an earlier answer than the one held: that one stands
+        held.update((a.task_key, a) for a in db.session.scalars(select(TaskAnswer).where(
+            TaskAnswer.assignment_id == assignment.id, TaskAnswer.task_key.in_(missing))))
+    audit.record_many(Action.TASK_ANSWERED, TaskAnswer.__tablename__, [
+        {"subject_id": held[key].id,
+         "after": {"assignment_id": assignment.id, "task": key, "value": cleaned}}
+        for key, (_, cleaned, _) in run.items()], actor=user, firm_id=assignment.firm_id)
+    for key, (position, _, _) in run.items():
+        a = held[key]
+        out[position] = Held(a.task_key, a.value, a.answered_at, a)
 
 
 def _thumbnail(data: bytes) -> bytes:

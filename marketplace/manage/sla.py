@@ -23,6 +23,7 @@ from ..find.lifecycle import AssignmentStatus as S
 from ..find.models import Assignment
 from ..notifications import webhooks
 from ..notifications.services import notify
+from . import rollups
 from .geofence import settings_for
 from .models import ManageSettings, SlaEvent, Visit, WorkRecord
 
@@ -132,6 +133,7 @@ def sweep(now: datetime | None = None) -> list[tuple[int, str, str]]:
             .returning(SlaEvent.assignment_id, SlaEvent.kind, SlaEvent.state))
     made = sorted(db.session.execute(stmt).all())
     if made:
+        rollups.touch(a for a, _, _ in made)
         _escalate(made)
     return made
 

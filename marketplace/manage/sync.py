@@ -7,9 +7,13 @@ and stores its result; any later delivery (a retry, the same queue sent twice,
 even at once) gets that first result back. A technician's syncs are
 serialised by a row lock on the technician, taken before any claim (by a queue
 once, by an action sent on its own too), so two deliveries of one queue cannot
-interleave, nor deadlock on each other's keys. A queue's results are stored on
-their claimed rows at its end, in one statement. A refused action (a time in the future, work no longer
-open) is refused once and for all: its error is the stored result.
+interleave, nor deadlock on each other's keys. A queue is applied set-based: its
+keys claimed by one INSERT, the keys seen before read by one SELECT, each run of
+answers to one job written and audited by one statement each, its results stored
+on their claimed rows at its end by one; check-in, check-out and proof go through
+their services one by one, in the queue's order. A refused action (a time in the
+future, work no longer open) is refused once and for all: its error is the stored
+result.
 """
 from __future__ import annotations
 
@@ -73,10 +77,9 @@ def _claim(tech_id: int, key: str, action: str, assignment_id: int) -> int | Non
 
 
 def _perform(user: User, action: str, assignment_id: int, at: datetime, data: dict,
-             upload: Upload | None, batch: _Batch | None) -> tuple[int, dict]:
+             upload: Upload | None, batch: _Batch) -> tuple[int, dict]:
     assignment = access_work_as_technician(user, assignment_id)
-    if batch is not None:
-        batch.held[assignment.id] = assignment
+    batch.held[assignment.id] = assignment
     if action in ("check_in", "check_out"):
         fix = Fix.parse(data.get("position"), default_time=at)
         reason = data.get("reason") or ""
@@ -119,15 +122,26 @@ def _perform(user: User, action: str, assignment_id: int, at: datetime, data: di
 def apply(user: User, item: dict, upload: Upload | None = None) -> Outcome:
     """Apply one action sent on its own (or return the result of its first delivery),
     serialised with the technician's other syncs like a queue."""
-    return _apply(user, item, upload, None)
-
-
-def _apply(user: User, item: dict, upload: Upload | None, batch: _Batch | None) -> Outcome:
-    """With `batch`, the technician is locked already and the result is stored at the
-    batch's end; alone, it locks and stores at once."""
     tech = user.technician
     if tech is None:
         raise NotFound()
+    key, action, assignment_id, data = _shape(item)
+    # Before the claim: a delivery holding this key may hold the work's lock.
+    lock_technician(tech.id)
+    claimed = _claim(tech.id, key, action, assignment_id)
+    if claimed is None:
+        first = db.session.scalar(select(AppliedAction).where(
+            AppliedAction.technician_id == tech.id, AppliedAction.key == key))
+        return _duplicate(first, key, action, assignment_id)
+    batch = _Batch()
+    outcome = _perform_one(user, item, key, action, assignment_id, data, claimed, batch,
+                           upload)
+    _store(batch.results)
+    return outcome
+
+
+def _shape(item: dict) -> tuple[str, str, int, dict]:
+    """The key, action, assignment and data of a well-formed action, or a field error."""
     key, action = item.get("key"), item.get("action")
     if not isinstance(key, str) or not _KEY.match(key):
         raise ValidationFailed.field("key", "Send an idempotency key of 8–64 letters, digits, "
@@ -141,31 +155,14 @@ def _apply(user: User, item: dict, upload: Upload | None, batch: _Batch | None) 
     data = item.get("data") or {}
     if not isinstance(data, dict):
         raise ValidationFailed.field("data", "Send the action's data as an object.")
-    if batch is None:  # before the claim: a delivery holding this key may hold the work's lock
-        lock_technician(tech.id)
-    claimed = _claim(tech.id, key, action, assignment_id)
-    if claimed is None:
-        first = db.session.scalar(select(AppliedAction).where(
-            AppliedAction.technician_id == tech.id, AppliedAction.key == key))
-        if first.action != action or first.assignment_id != assignment_id:
-            return Outcome(key, 422, _error(ValidationFailed.field(
-                "key", "This key was used for another action.")), duplicate=True)
-        if batch is not None and first.id in batch.results:  # earlier in this very batch
-            return Outcome(key, *batch.results[first.id], duplicate=True)
-        return Outcome(key, first.status, first.result or {}, duplicate=True)
-    savepoint = db.session.begin_nested()
-    try:
-        at = parse_instant(item.get("recorded_at"), "recorded_at")
-        status, result = _perform(user, action, assignment_id, at, data, upload, batch)
-        savepoint.commit()
-    except DomainError as exc:
-        savepoint.rollback()
-        status, result = exc.status, _error(exc)
-    if batch is not None:
-        batch.results[claimed] = (status, result)
-    else:
-        _store({claimed: (status, result)})
-    return Outcome(key, status, result)
+    return key, action, assignment_id, data
+
+
+def _duplicate(first: AppliedAction, key: str, action: str, assignment_id: int) -> Outcome:
+    if first.action != action or first.assignment_id != assignment_id:
+        return Outcome(key, 422, _error(ValidationFailed.field(
+            "key", "This key was used for another action.")), duplicate=True)
+    return Outcome(key, first.status, first.result or {}, duplicate=True)
 
 
 def _store(results: dict[int, tuple[int, dict]]) -> None:
@@ -177,7 +174,12 @@ def _store(results: dict[int, tuple[int, dict]]) -> None:
 
 
 def apply_batch(user: User, items: list) -> list[Outcome]:
-    """A queue, in the order the phone recorded it; each action stands on its own."""
+    """A queue, in the order the phone recorded it; each action stands on its own.
+
+    Set-based: the queue's keys are claimed by one INSERT, the keys delivered before
+    are read by one SELECT, a run of answers to one job is written and audited by one
+    statement each, and the results are stored by one; check-in, check-out and proof
+    go through their services one by one."""
     if user.technician is None:
         raise NotFound()
     if not isinstance(items, list) or not items:
@@ -186,16 +188,132 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
         raise ValidationFailed.field("actions", f"At most {MAX_BATCH} actions at once.")
     if not all(isinstance(i, dict) for i in items):
         raise ValidationFailed.field("actions", "Each action is an object.")
-    lock_technician(user.technician.id)
-    batch = _Batch()
-    outcomes = []
-    for item in items:
+    tech_id = user.technician.id
+    lock_technician(tech_id)
+    outcomes: list[Outcome | None] = [None] * len(items)
+    shaped: dict[int, tuple[str, str, int, dict]] = {}
+    first_of: dict[str, int] = {}
+    for i, item in enumerate(items):
         try:
-            outcomes.append(_apply(user, item, None, batch))
+            shaped[i] = _shape(item)
         except DomainError as exc:  # a malformed action: refused, not stored (no valid key)
-            outcomes.append(Outcome(str(item.get("key"))[:64], exc.status, _error(exc)))
+            outcomes[i] = Outcome(str(item.get("key"))[:64], exc.status, _error(exc))
+            continue
+        first_of.setdefault(shaped[i][0], i)
+    claimed = _claim_many(tech_id, [shaped[i] for i in first_of.values()])
+    earlier = {}
+    if len(claimed) < len(first_of):
+        earlier = {a.key: a for a in db.session.scalars(select(AppliedAction).where(
+            AppliedAction.technician_id == tech_id,
+            AppliedAction.key.in_([k for k in first_of if k not in claimed])))}
+    batch = _Batch()
+    todo: list[tuple[int, int]] = []    # (position, claimed row) to apply, in order
+    for i, (key, action, assignment_id, _) in shaped.items():
+        if first_of[key] != i:
+            continue                    # a repeat within the queue: answered below
+        if key in claimed:
+            todo.append((i, claimed[key]))
+        else:
+            outcomes[i] = _duplicate(earlier[key], key, action, assignment_id)
+    _perform_all(user, items, shaped, todo, outcomes, batch)
+    for i, (key, action, assignment_id, _) in shaped.items():
+        if first_of[key] != i:          # earlier in this very queue
+            first = outcomes[first_of[key]]
+            same = shaped[first_of[key]]
+            outcomes[i] = (Outcome(key, first.status, first.result, duplicate=True)
+                           if (same[1], same[2]) == (action, assignment_id) else
+                           Outcome(key, 422, _error(ValidationFailed.field(
+                               "key", "This key was used for another action.")),
+                                   duplicate=True))
     _store(batch.results)
     return outcomes
+
+
+def _claim_many(tech_id: int, shaped: list[tuple[str, str, int, dict]]) -> dict[str, int]:
+    """Claim the keys never seen: key -> its claimed row."""
+    if not shaped:
+        return {}
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    now = clock.now()
+    stmt = (dialect.insert(AppliedAction)
+            .values([{"technician_id": tech_id, "key": key, "action": action,
+                      "assignment_id": assignment_id, "status": 0, "received_at": now}
+                     for key, action, assignment_id, _ in shaped])
+            .on_conflict_do_nothing(index_elements=["technician_id", "key"])
+            .returning(AppliedAction.key, AppliedAction.id))
+    return dict(db.session.execute(stmt).all())
+
+
+def _perform_all(user: User, items: list, shaped: dict, todo: list[tuple[int, int]],
+                 outcomes: list, batch: _Batch) -> None:
+    """Apply the claimed actions in order: consecutive answers on one job together."""
+    at = 0
+    while at < len(todo):
+        i, claimed = todo[at]
+        key, action, assignment_id, data = shaped[i]
+        if action != "answer":
+            outcomes[i] = _perform_one(user, items[i], key, action, assignment_id, data,
+                                       claimed, batch)
+            at += 1
+            continue
+        run = [todo[at]]
+        while at + len(run) < len(todo):
+            nxt = shaped[todo[at + len(run)][0]]
+            if nxt[1] != "answer" or nxt[2] != assignment_id:
+                break
+            run.append(todo[at + len(run)])
+        _answer_run(user, items, shaped, run, outcomes, batch)
+        at += len(run)
+
+
+def _perform_one(user: User, item: dict, key: str, action: str, assignment_id: int,
+                 data: dict, claimed: int, batch: _Batch,
+                 upload: Upload | None = None) -> Outcome:
+    """One action in a savepoint: refused (its error the stored result) or applied."""
+    savepoint = db.session.begin_nested()
+    try:
+        at = parse_instant(item.get("recorded_at"), "recorded_at")
+        status, result = _perform(user, action, assignment_id, at, data, upload, batch)
+        savepoint.commit()
+    except DomainError as exc:
+        savepoint.rollback()
+        status, result = exc.status, _error(exc)
+    batch.results[claimed] = (status, result)
+    return Outcome(key, status, result)
+
+
+def _answer_run(user: User, items: list, shaped: dict, run: list[tuple[int, int]],
+                outcomes: list, batch: _Batch) -> None:
+    """Answers to one job, one after the other in the queue: written together."""
+    refused: dict[int, DomainError] = {}
+    answers = []
+    for i, _ in run:
+        data = shaped[i][3]
+        try:
+            at = parse_instant(items[i].get("recorded_at"), "recorded_at")
+            if not isinstance(data.get("task"), str):
+                raise ValidationFailed.field("task", "Name the task.")
+            answers.append((i, data["task"], data.get("value"), at))
+        except DomainError as exc:
+            refused[i] = exc
+    done: dict[int, object] = {}
+    if answers:     # no savepoint: what refuses the run does so before anything is written
+        try:
+            assignment = access_work_as_technician(user, shaped[run[0][0]][2])
+            batch.held[assignment.id] = assignment
+            held = proof.answer_tasks(user, assignment, [a[1:] for a in answers])
+            done = {i: answer for (i, *_), answer in zip(answers, held)}
+        except DomainError as exc:
+            done = {i: exc for i, *_ in answers}
+    for i, claimed in run:
+        found = refused.get(i) or done.get(i)
+        if isinstance(found, DomainError):
+            status, result = found.status, _error(found)
+        else:
+            status, result = 200, {"task": found.task_key, "value": found.value,
+                                   "answered_at": found.answered_at.isoformat()}
+        batch.results[claimed] = (status, result)
+        outcomes[i] = Outcome(shaped[i][0], status, result)
 
 
 def _error(exc: DomainError) -> dict:
