@@ -66,12 +66,28 @@ class Config:
     # Map tiles for the operations board, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
     # without one the board draws its markers on a plain background.
     MAP_TILE_URL = _env("MAP_TILE_URL")
+    # Payments: Stripe through its SDK. Without STRIPE_API_BASE, development and tests use
+    # the bundled sandbox started in-process (STRIPE_EMBEDDED_SANDBOX); production, Stripe.
+    # STRIPE_WEBHOOK_SECRET may list several endpoint secrets, comma-separated.
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = _env("STRIPE_API_BASE")
+    STRIPE_TIMEOUT_SECONDS = float(_env("STRIPE_TIMEOUT_SECONDS", "30"))
+    STRIPE_EMBEDDED_SANDBOX = False
+    STRIPE_SANDBOX_STATE = None            # a JSON file keeping the sandbox across restarts
+    STRIPE_SANDBOX_WEBHOOKS = "http"       # "http": POST to PUBLIC_BASE_URL; "manual": tests
+    # Routing refuses work the firm's funds (or net-terms credit) do not cover.
+    PAY_FUNDS_REQUIRED = True
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     WEBHOOKS_ALLOW_PRIVATE = _env("WEBHOOKS_ALLOW_PRIVATE", "1") == "1"
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY", "sk_test_sandbox")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_development")
+    STRIPE_EMBEDDED_SANDBOX = True
+    STRIPE_SANDBOX_STATE = str(INSTANCE_DIR / "stripe_sandbox.json")
 
 
 class TestingConfig(Config):
@@ -84,7 +100,15 @@ class TestingConfig(Config):
     CELERY_EAGER = True
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False
+    # Most tests route without funding first; the pay tests turn it on.
+    PAY_FUNDS_REQUIRED = False
     SMTP_URL = None
+    STRIPE_SECRET_KEY = "sk_test_sandbox"
+    STRIPE_WEBHOOK_SECRET = "whsec_sandbox_testing"
+    STRIPE_API_BASE = None
+    STRIPE_EMBEDDED_SANDBOX = True
+    STRIPE_SANDBOX_WEBHOOKS = "manual"
+    STRIPE_TIMEOUT_SECONDS = 10.0
 
 
 class ProductionConfig(Config):
@@ -106,6 +130,11 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 "Production configuration is missing: " + ", ".join(missing)
             )
+        base = values.get("STRIPE_API_BASE")
+        if values.get("STRIPE_EMBEDDED_SANDBOX") or (
+                base and not base.startswith("https://api.stripe.com")):
+            raise RuntimeError("Production refuses the Stripe sandbox: leave STRIPE_API_BASE "
+                               "unset (or https://api.stripe.com).")
 
 
 CONFIGS = {

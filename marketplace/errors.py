@@ -75,6 +75,45 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class FundsMissing(InvalidState):
+    """The firm's funds do not cover this; top up or ask for terms."""
+    code = "funds_missing"
+
+    def __init__(self, message: str = "", *, missing_cents: int, currency: str = "USD"):
+        super().__init__(message, fields={"funds": message} if message else None)
+        self.missing_cents = missing_cents
+        self.currency = currency
+
+
+class PaymentError(DomainError):
+    """The payment could not be made."""
+    status = 402
+    code = "payment_failed"
+
+
+class CardDeclined(PaymentError):
+    """The card was declined."""
+    code = "card_declined"
+
+
+class InsufficientFunds(PaymentError):
+    """There is not enough money for this."""
+    status = 409
+    code = "insufficient_funds"
+
+
+class PaymentServiceUnavailable(PaymentError):
+    """The payment service did not answer; try again in a minute."""
+    status = 503
+    code = "payment_service_unavailable"
+
+
+class PaymentConflict(PaymentError):
+    """This payment request was already made with different details."""
+    status = 409
+    code = "payment_conflict"
+
+
 HTTP_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "permission_denied",
     404: "not_found", 405: "method_not_allowed", 409: "invalid_state",

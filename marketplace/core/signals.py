@@ -39,10 +39,13 @@ def _dispatch(signal: NamedSignal):
 # sender None, technician_ids=list[int]. Subscribers accept both forms.
 technician_changed = _signals.signal("technician-changed")
 
-# Emitted by verify inside the transaction that expires credentials (sweep).
+# Emitted by verify when what a technician holds of a type may cover less: inside
+# the transaction that expires credentials (sweep), and on every review (an
+# approval superseding the one before, possibly with lower coverage; a rejection).
 # kwargs: pairs=list[(technician_id, credential_type_id)], on=date.
-# Later stages subscribe set-based: find drops pool memberships whose pool
-# requires that type; engage returns future assignments to routing.
+# Later stages subscribe set-based and re-check compliance on `on`, keeping whoever
+# still complies: find drops pool memberships whose pool requires that type; engage
+# returns future assignments to routing and closes live offers and counteroffers.
 credentials_lapsed = _signals.signal("credentials-lapsed")
 
 # Emitted by verify when an admin approves a credential (incl. a renewal).
@@ -60,6 +63,10 @@ assignment_transitioned = _signals.signal("assignment-transitioned")
 # currency, seconds_on_site). Pay and rate subscribe; manage does not know them.
 assignment_approved = _signals.signal("assignment-approved")
 
+# sender: the change request (an expense or a budget increase). Sent by manage when the
+# firm approves one, inside the transaction: kwargs assignment, actor. Pay reserves more.
+change_approved = _signals.signal("change-approved")
+
 for _signal in (technician_changed, credentials_lapsed, credential_approved,
-                assignment_transitioned, assignment_approved):
+                assignment_transitioned, assignment_approved, change_approved):
     _signal.connect(_dispatch(_signal), weak=False)

@@ -21,13 +21,16 @@ SEED_SEED = 20261123
 
 def seed_all(rng: random.Random, progress: Progress | None = None) -> dict:
     """Run every stage's seeder in stage order; returns the world they built."""
-    from . import accounts, engage, find, manage, verify
+    from . import accounts, engage, find, manage, pay_rails, verify
     steps = [(accounts, "accounts"), (verify, "credentials"), (find, "assignments"),
              (engage, "offers"), (manage, "work on site")]
     world: dict = {}
     for done, (module, what) in enumerate(steps):
         report(progress, done, len(steps), what)
         world.update(module.seed(rng, world))
+        if module is accounts:
+            # Funds and payout accounts right after the accounts: routing needs the funds.
+            world.update(pay_rails.seed(rng, world))
     report(progress, len(steps), len(steps), "done")
     return world
 

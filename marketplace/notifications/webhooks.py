@@ -42,6 +42,8 @@ EVENT_TYPES = {
     "assignment.offboarding": "A technician was offboarded from the work",
     "message.created": "A new message",
     "sla.breached": "An SLA target was missed",
+    "payout.paid": "The technician was paid for the work",
+    "invoice.created": "An invoice was issued for approved work",
 }
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ENDPOINTS = 20

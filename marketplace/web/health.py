@@ -32,5 +32,9 @@ def readyz():
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {exc.__class__.__name__}"
+    from ..integrations import payments
+    payment_service = payments.readiness(current_app)
+    if payment_service is not None:
+        checks["payments"] = payment_service
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if ready else "unavailable", checks=checks), (200 if ready else 503)
