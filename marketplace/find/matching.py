@@ -6,8 +6,10 @@ every required skill at its minimum level, compliant with the requirement set
 on the assignment's local date (verify.compliance), and not booked (assigned or
 in progress) in an overlapping window.
 
-Score (lower is better): the distance in km from the site (geo.distance_km). Ties go to
-the lower technician id. The rate stage adds reliability and rating terms here.
+Score (lower is better): the distance in km from the site (geo.distance_km), times the
+factor of each ranking term a later stage registers (hook ``match_ranking``: rate's
+reliability), looked up once for the qualified technicians found. Ties go to the lower
+technician id. `order` sorts by distance alone, or by one term's value, instead.
 
 Speed: a search reads the match index (match_index.py) in steps of growing
 radius, each step one statement over the cover of a ring (geo.cover) that
@@ -21,18 +23,20 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql
+from flask import Flask, has_app_context
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import TechnicianProfile, TechnicianSkill
 from ..core import clock
+from ..core.hooks import hooks
 from ..extensions import db
 from . import exclusions
 from .geo import (EARTH_RADIUS_KM, SPHERE_STRETCH, bounding_box, cell_of, cover, distance_km,
@@ -62,11 +66,36 @@ class Match:
     skills_matched: int
     skills_required: int
     score: float
+    terms: dict[str, float | None] = field(default_factory=dict)   # ranking terms' values
+    notes: list[str] = field(default_factory=list)                 # "reliability 91"
 
     @property
     def explanation(self) -> str:
-        return (f"{self.distance_km:.1f} km, {self.skills_matched} of "
-                f"{self.skills_required} skills")
+        return ", ".join([f"{self.distance_km:.1f} km", f"{self.skills_matched} of "
+                          f"{self.skills_required} skills", *self.notes])
+
+
+RANKING_HOOK = "match_ranking"
+
+
+@dataclass(frozen=True)
+class RankingTerm:
+    """A ranking term: `values(ids)` looks the candidates up in one go, `factor(value)`
+    multiplies the distance in the mixed score, `label(value)` explains it."""
+    key: str
+    values: Callable[[list[int]], dict[int, float | None]]
+    factor: Callable[[float | None], float]
+    label: Callable[[float | None], str]
+
+
+def register_ranking_term(app: Flask, term: RankingTerm) -> None:
+    hooks(app).add(RANKING_HOOK, term)
+
+
+def ranking_orders() -> list[str]:
+    """How a dispatcher may sort matches: the mix, distance alone, or one term."""
+    terms = hooks().get(RANKING_HOOK) if has_app_context() else []
+    return ["ranked", "distance", *(t.key for t in terms)]
 
 
 @dataclass
@@ -148,15 +177,29 @@ def excluded_ids(query: MatchQuery, ids: Sequence[int]) -> set[int]:
     return set(conn.execute(_exclusion_stmt(dialect, *shape), params).scalars())
 
 
-def _rank(query: MatchQuery, found: dict[int, float]) -> list[Match]:
+def _rank(query: MatchQuery, found: dict[int, float], order: str = "ranked") -> list[Match]:
     n = len(query.skills)
-    return sorted((Match(tid, d, n, n, d) for tid, d in found.items()),
-                  key=lambda m: (m.score, m.technician_id))
+    matches = [Match(tid, d, n, n, d) for tid, d in found.items()]
+    terms = hooks().get(RANKING_HOOK) if has_app_context() and matches else []
+    for term in terms:
+        values = term.values([m.technician_id for m in matches])
+        for m in matches:
+            value = values.get(m.technician_id)
+            m.terms[term.key] = value
+            m.notes.append(term.label(value))
+            m.score *= term.factor(value)
+    if order == "distance":
+        return sorted(matches, key=lambda m: (m.distance_km, m.technician_id))
+    if order in {t.key for t in terms}:
+        return sorted(matches, key=lambda m: (m.terms[order] is None, -(m.terms[order] or 0),
+                                              m.distance_km, m.technician_id))
+    return sorted(matches, key=lambda m: (m.score, m.technician_id))
 
 
 # --- the engine --------------------------------------------------------------------
 
-def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> list[Match]:
+def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = (),
+           order: str = "ranked") -> list[Match]:
     """The top-k qualified technicians for `query`, read from the match index.
 
     Step i reads the ring between the radii of steps i-1 and i (the first, a
@@ -202,13 +245,14 @@ def search(query: MatchQuery, k: int = 50, exclude_ids: Iterable[int] = ()) -> l
             break
         inner, c_in = step, c_out
         step = min(read, _next_step(step, len(ok) + len(unchecked), k))
-    return _rank(query, {tid: d for d, tid in ok})[:k]
+    return _rank(query, {tid: d for d, tid in ok}, order)[:k]
 
 
 def match_technicians(assignment: Assignment, k: int = 50,
-                      exclude_ids: Iterable[int] = ()) -> list[Match]:
-    """The top-k technicians for an assignment, best first, each explaining itself."""
-    return search(MatchQuery.of(assignment), k, exclude_ids)
+                      exclude_ids: Iterable[int] = (), order: str = "ranked") -> list[Match]:
+    """The top-k technicians for an assignment, best first, each explaining itself (the
+    k nearest qualified, ordered by the ranking mix or by `order`)."""
+    return search(MatchQuery.of(assignment), k, exclude_ids, order)
 
 
 def match_brute_force(query: MatchQuery | Assignment, k: int = 50,

@@ -37,7 +37,7 @@ from .forms import (
     TemplateForm,
 )
 from .lifecycle import OPEN_STATES
-from .matching import feed_for, match_technicians
+from .matching import feed_for, match_technicians, ranking_orders
 from .models import AssignmentStatus, TalentPool
 
 bp = Blueprint("find", __name__)
@@ -114,11 +114,17 @@ def edit_assignment(assignment_id: int):
     form = _assignment_form()
     if request.method == "GET":
         form.prefill(svc.form_data(a))
+        form.version.data = a.version
     if form.validate_on_submit():
-        ok, _ = attempt(form, lambda: svc.update_assignment(current_user, a, form.values()))
+        opened = form.version.data or None
+        ok, _ = attempt(form, lambda: svc.update_assignment(current_user, a, form.values(),
+                                                           expected_version=opened))
         if ok:
             flash("Assignment updated.", "success")
             return redirect(url_for("find.assignment", assignment_id=a.id))
+        if opened is not None and str(a.version) != str(opened):
+            form.form_errors.append(svc.STALE_EDIT_NEXT)
+            form.version.data = a.version
     return render_template("find/assignment_form.html", form=form, assignment=a, templates=[])
 
 
@@ -128,12 +134,14 @@ def assignment(assignment_id: int):
     a = access_assignment(current_user, assignment_id)
     # Matches help while the work is unfilled; once someone has it, the page names them.
     unfilled = a.status in OPEN_STATES
-    matches = match_technicians(a, k=25) if unfilled else []
+    orders = ranking_orders()
+    order = request.args.get("sort") if request.args.get("sort") in orders else "ranked"
+    matches = match_technicians(a, k=25, order=order) if unfilled else []
     techs = {t.id: t for t in db.session.scalars(select(TechnicianProfile).where(
         TechnicianProfile.id.in_([m.technician_id for m in matches]))
         .options(joinedload(TechnicianProfile.user)))}
     return render_template("find/assignment.html", a=a, matches=matches, techs=techs,
-                           show_matches=unfilled,
+                           show_matches=unfilled, match_order=order, match_orders=orders,
                            template_form=TemplateForm(name=a.title),
                            files=attachments.list_attachments(a), file_form=AttachmentForm(),
                            can_upload=a.status in attachments.UPLOAD_STATES,
@@ -275,8 +283,7 @@ def pool(pool_id: int):
     form = MemberForm()
     suggestions = []
     if form.validate_on_submit():
-        action = {"add": pools.add_member, "invite": pools.invite,
-                  "approve": pools.approve_application,
+        action = {"invite": pools.add_member, "approve": pools.approve_application,
                   "remove": pools.remove_member}[form.action.data]
         ok, _ = attempt(form, lambda: action(
             current_user, p, directory.pick(current_user, form.technician_id.data).id))

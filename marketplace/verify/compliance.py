@@ -3,7 +3,9 @@
 A credential satisfies a requirement item when it is of that type, valid on
 day d (verify.validity) and, where the item asks for it, covers at least the
 minimum amount. Everything else (matching, pools, accepting work, the sweep)
-asks here.
+asks here. Later stages add conditions a set can carry (rate: minimum scores) on the
+``requirement_conditions`` hook: each has ``unmet(set_id, technician_id)`` (SQL, ORed
+with the items' rule), ``asks(set_id)`` and ``explain(technician_id, set_id)``.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
+from flask import Flask, has_app_context
 from sqlalchemy import and_, bindparam, func, or_, select
 
 from ..accounts.models import TechnicianProfile
+from ..core.hooks import hooks
 from ..core.money import format_money
 from ..extensions import db
 from .models import Credential, CredentialStatus, CredentialType, RequirementItem
@@ -36,15 +40,29 @@ def _satisfies(on: date):
     )
 
 
+CONDITIONS = "requirement_conditions"
+
+
+def register_condition(app: Flask, condition) -> None:
+    hooks(app).add(CONDITIONS, condition)
+
+
+def _conditions() -> list:
+    return hooks().get(CONDITIONS) if has_app_context() else []
+
+
 def _unmet(requirement_set_id, on, technician_id):
     """SQL condition: some item of the set has no credential of `technician_id`
-    satisfying it on `on`. The one rule, read as index probes per item."""
+    satisfying it on `on` (or a registered condition is unmet). The one rule, read as
+    index probes per item."""
     satisfied = (select(Credential.id)
                  .where(Credential.technician_id == technician_id, _satisfies(on))
                  .correlate_except(Credential).exists())
-    return (select(RequirementItem.id)
-            .where(RequirementItem.requirement_set_id == requirement_set_id, ~satisfied)
-            .exists())
+    items = (select(RequirementItem.id)
+             .where(RequirementItem.requirement_set_id == requirement_set_id, ~satisfied)
+             .exists())
+    extra = [c.unmet(requirement_set_id, technician_id) for c in _conditions()]
+    return or_(items, *extra) if extra else items
 
 
 def compliant_ids(requirement_set_id: int | None, on: date,
@@ -58,7 +76,7 @@ def compliant_ids(requirement_set_id: int | None, on: date,
         return None
     needed = db.session.scalar(select(func.count()).select_from(RequirementItem).where(
         RequirementItem.requirement_set_id == requirement_set_id)) or 0
-    if needed == 0:
+    if needed == 0 and not any(c.asks(requirement_set_id) for c in _conditions()):
         return None
     stmt = select(TechnicianProfile.id).where(
         ~_unmet(requirement_set_id, on, TechnicianProfile.id))
@@ -88,6 +106,8 @@ def check(technician_id: int, requirement_set_id: int | None, on: date) -> Compl
                                                             CredentialStatus.EXPIRED]))
             .order_by(Credential.expires_on.desc().nulls_first())))
         failures.extend(_explain(ctype, item, creds, on))
+    for condition in _conditions():
+        failures.extend(condition.explain(technician_id, requirement_set_id))
     return ComplianceResult(not failures, failures)
 
 

@@ -1,0 +1,89 @@
+"""The platform's mean of each reliability component: what a score is shrunk toward.
+
+Stored, not computed per update (a mean over every technician would serialise all
+updates on one row): the recompute refreshes them, daily and on demand. Until there
+is data, the defaults documented in reliability stand.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from ..core import clock
+from ..extensions import db
+from .models import EventStatus, PlatformMean, RateEvent
+from .reliability import COMPONENT_SHARES, DEFAULT_MEANS, KINDS
+
+_KEY = "rate_means"
+# A component's mean needs this much platform data before it replaces the default.
+MIN_WEIGHT = 20.0
+
+
+def current() -> dict[str, float]:
+    """The stored means (read once per transaction), defaults where none is stored."""
+    cached = db.session.info.get(_KEY)
+    if cached is None:
+        cached = dict(DEFAULT_MEANS)
+        for row in db.session.scalars(select(PlatformMean)):
+            cached[row.component] = row.mean
+        db.session.info[_KEY] = cached
+    return cached
+
+
+def columns() -> list:
+    """The stored means as scalar subqueries (to read them with something else)."""
+    return [select(PlatformMean.mean).where(PlatformMean.component == c).scalar_subquery()
+            .label(f"m_{c}") for c in COMPONENT_SHARES]
+
+
+def remember(values: list[float | None]) -> dict[str, float]:
+    """The means read by `columns()`, kept for the transaction like `current()`'s."""
+    found = {c: (DEFAULT_MEANS[c] if v is None else v)
+             for c, v in zip(COMPONENT_SHARES, values)}
+    db.session.info[_KEY] = found
+    return found
+
+
+def computed() -> dict[str, tuple[float, float]]:
+    """{component: (mean, weight)} over every counted event, unweighted by recency."""
+    kind_component = [(kind, component) for kind, (component, _, _) in KINDS.items()
+                      if component]
+    rows = db.session.execute(
+        select(RateEvent.kind, func.sum(RateEvent.weight * RateEvent.value),
+               func.sum(RateEvent.weight))
+        .where(RateEvent.status == EventStatus.COUNTED.value)
+        .group_by(RateEvent.kind)).all()
+    by_component: dict[str, list[float]] = {c: [0.0, 0.0] for c in COMPONENT_SHARES}
+    mapping = dict(kind_component)
+    for kind, value_sum, weight_sum in rows:
+        component = mapping.get(kind)
+        if component:
+            by_component[component][0] += float(value_sum or 0)
+            by_component[component][1] += float(weight_sum or 0)
+    return {c: ((v / w) if w >= MIN_WEIGHT else DEFAULT_MEANS[c], w)
+            for c, (v, w) in by_component.items()}
+
+
+def refresh() -> dict[str, float]:
+    """Store the platform's means afresh; returns them."""
+    found = computed()
+    for component, (mean, weight) in found.items():
+        row = db.session.get(PlatformMean, component)
+        if row is None:
+            db.session.add(PlatformMean(component=component, mean=mean, weight=weight))
+        else:
+            row.mean, row.weight, row.updated_at = mean, weight, clock.now()
+    db.session.flush()
+    db.session.info[_KEY] = {c: m for c, (m, _) in found.items()}
+    return dict(db.session.info[_KEY])
+
+
+def forget() -> None:
+    db.session.info.pop(_KEY, None)
+
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_means(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)

@@ -1,0 +1,139 @@
+"""Reports of comments and disputes of events: people ask, an admin decides, audited."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from ..accounts.models import User
+from ..accounts.policy import is_member
+from ..core import audit, clock
+from ..core.actions import Action
+from ..core.links import path_for
+from ..errors import InvalidState, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..notifications.services import notify
+from . import events
+from .models import Dispute, RateEvent, Rating, RatingReport
+from .scorecards import may_dispute
+
+
+def _reason(text: str, field: str = "reason", limit: int = 300) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.field(field, "Say why.")
+    return text[:limit]
+
+
+def _party(user: User, rating: Rating) -> bool:
+    tech = getattr(user, "technician", None)
+    return is_member(user, rating.firm_id) or (tech is not None and
+                                               tech.id == rating.technician_id)
+
+
+def report(user: User, rating: Rating, reason: str) -> RatingReport:
+    """Either side of the work asks the platform to look at a revealed comment."""
+    if not _party(user, rating) or rating.revealed_at is None:
+        raise PermissionDenied("You can report comments on your own work.")
+    reason = _reason(reason)
+    existing = db.session.scalar(select(RatingReport).where(
+        RatingReport.rating_id == rating.id, RatingReport.reporter_id == user.id))
+    if existing is not None:
+        raise InvalidState("You have already reported this comment.")
+    item = RatingReport(rating_id=rating.id, reporter_id=user.id, reason=reason)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(Action.RATING_REPORTED, rating, actor=user, firm_id=rating.firm_id,
+                 after={"reason": reason})
+    return item
+
+
+def open_reports(limit: int = 100) -> list[RatingReport]:
+    return list(db.session.scalars(select(RatingReport).where(RatingReport.resolved_at.is_(None))
+                                   .order_by(RatingReport.created_at).limit(limit)))
+
+
+def _require_admin(user: User) -> None:
+    if not getattr(user, "is_admin", False):
+        raise PermissionDenied("Only platform admins moderate.")
+
+
+def hide(admin: User, rating: Rating, reason: str) -> Rating:
+    """Hide a public comment (the stars still count), with the reason shown in its place."""
+    _require_admin(admin)
+    reason = _reason(reason)
+    now = clock.now()
+    db.session.execute(update(Rating).where(Rating.id == rating.id)
+                       .values(hidden_at=now, hidden_reason=reason, hidden_by_id=admin.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(RatingReport).where(RatingReport.rating_id == rating.id,
+                                                  RatingReport.resolved_at.is_(None))
+                       .values(resolved_at=now, resolved_by_id=admin.id, outcome="hidden")
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(rating)
+    audit.record(Action.RATING_HIDDEN, rating, actor=admin, firm_id=rating.firm_id,
+                 before={"comment": rating.comment}, after={"reason": reason})
+    return rating
+
+
+def dismiss(admin: User, item: RatingReport) -> RatingReport:
+    """Keep the comment: the report is closed."""
+    _require_admin(admin)
+    changed = db.session.execute(
+        update(RatingReport).where(RatingReport.id == item.id, RatingReport.resolved_at.is_(None))
+        .values(resolved_at=clock.now(), resolved_by_id=admin.id, outcome="kept")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(item)
+    if changed != 1:
+        raise InvalidState("This report was already decided.")
+    audit.record(Action.RATING_REPORT_DISMISSED, item.rating, actor=admin,
+                 firm_id=item.rating.firm_id, after={"report_id": item.id})
+    return item
+
+
+def dispute(user: User, event: RateEvent, reason: str) -> Dispute:
+    """The technician contests an event that held their score down, within 14 days."""
+    tech = getattr(user, "technician", None)
+    if tech is None or event.technician_id != tech.id:
+        raise PermissionDenied("You can dispute only your own events.")
+    reason = _reason(reason, limit=500)
+    if not may_dispute(event, clock.now()):
+        raise InvalidState("Events can be disputed within 14 days, and only once.")
+    if db.session.scalar(select(func.count()).select_from(Dispute).where(
+            Dispute.assignment_id == event.assignment_id, Dispute.technician_id == tech.id,
+            Dispute.kind == event.kind)):
+        raise InvalidState("You have already disputed this event.")
+    item = Dispute(assignment_id=event.assignment_id, technician_id=tech.id, kind=event.kind,
+                   reason=reason)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(Action.RATE_EVENT_DISPUTED, item, actor=user, firm_id=event.firm_id,
+                 after={"kind": event.kind, "assignment_id": event.assignment_id,
+                        "reason": reason})
+    return item
+
+
+def open_disputes(limit: int = 100) -> list[Dispute]:
+    return list(db.session.scalars(select(Dispute).where(Dispute.status == "open")
+                                   .order_by(Dispute.created_at).limit(limit)))
+
+
+def decide(admin: User, item: Dispute, uphold: bool, note: str = "") -> Dispute:
+    """Uphold (the event no longer counts) or reject; the technician is told."""
+    _require_admin(admin)
+    status = "upheld" if uphold else "rejected"
+    changed = db.session.execute(
+        update(Dispute).where(Dispute.id == item.id, Dispute.status == "open")
+        .values(status=status, decided_by_id=admin.id, decided_at=clock.now(),
+                decision_note=(note or "").strip()[:500] or None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(item)
+    if changed != 1:
+        raise InvalidState("This dispute was already decided.")
+    audit.record(Action.RATE_DISPUTE_DECIDED, item, actor=admin,
+                 firm_id=item.assignment.firm_id, after={"status": status, "note": note})
+    if uphold:
+        events.sync_assignment(item.assignment_id)
+    notify(item.technician.user, "rate.dispute_decided",
+           "Dispute upheld" if uphold else "Dispute not upheld",
+           (note or "") + (" The event no longer counts in your score." if uphold else ""),
+           link=path_for("rate.my_scorecard"))
+    return item
