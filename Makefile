@@ -68,6 +68,8 @@ bench: setup
 	$(BIN)/python bench/verify_sweep.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/kpis.py
+	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/rate.py
 
 freeze:
 	$(BIN)/pip freeze
