@@ -70,13 +70,25 @@ def app(backend_app):
 
 
 def _empty_all_tables(app) -> None:
+    """Empty what the test filled. On PostgreSQL one statement finds the tables holding
+    rows, which are deleted with triggers off (the ledger's own triggers refuse deletes;
+    this is the test's cleanup, not a business path), and every sequence starts again at
+    1: a TRUNCATE of all tables cost about half a second per test."""
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                                  + " RESTART IDENTITY CASCADE"))
+                probe = " UNION ALL ".join(
+                    f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)
+                filled = set(conn.execute(text(probe)).scalars())
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for name in reversed(tables):
+                    if name in filled:
+                        conn.execute(text(f'DELETE FROM "{name}"'))
+                conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                  "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                  "WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
             else:
                 for name in reversed(tables):
                     conn.execute(text(f'DELETE FROM "{name}"'))

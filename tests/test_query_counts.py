@@ -49,6 +49,9 @@ from tests.find.helpers import DALLAS, START, make_assignment, requirement_set, 
 
 N = 4
 MAX_STATEMENTS = 15
+# The dashboards gather a panel from every stage (work, offers, verification, funds and
+# spend, ratings to give): each panel reads its own figures, so they get a larger budget.
+BUDGETS = {"firm dashboard": 20, "technician dashboard": 20}
 
 # name: (role, path). The path is formatted with the world's ids.
 PAGES: dict[str, tuple[str, str]] = {
@@ -272,8 +275,8 @@ def test_statements_per_page_do_not_grow_with_the_rows_shown(app, ctx, world):
     after = _count_all(clients, world)
     grew = {name: (before[name], after[name]) for name in PAGES if after[name] != before[name]}
     assert not grew, f"statements grow with the rows shown ({N} -> {3 * N} rows): {grew}"
-    heavy = {name: n for name, n in after.items() if n > MAX_STATEMENTS}
-    assert not heavy, f"more than {MAX_STATEMENTS} statements: {heavy}"
+    heavy = {name: n for name, n in after.items() if n > BUDGETS.get(name, MAX_STATEMENTS)}
+    assert not heavy, f"more statements than the page's budget: {heavy}"
 
 
 def test_feed_checks_the_nearest_work_first_and_still_fills_its_limit(ctx):

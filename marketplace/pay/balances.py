@@ -53,19 +53,20 @@ def technician_of(user: User):
 
 
 def technician_balances(tech_id: int, currency: str = DEFAULT_CURRENCY) -> TechnicianBalances:
-    return TechnicianBalances(currency, ledger.balance_of(K.TECH_PAYABLE, tech_id, currency),
-                              ledger.balance_of(K.TECH_IN_TRANSIT, tech_id, currency),
-                              ledger.balance_of(K.TECH_PAID_OUT, tech_id, currency))
+    b = ledger.balances_of(tech_id, [K.TECH_PAYABLE, K.TECH_IN_TRANSIT, K.TECH_PAID_OUT],
+                           currency)
+    return TechnicianBalances(currency, b[K.TECH_PAYABLE], b[K.TECH_IN_TRANSIT],
+                              b[K.TECH_PAID_OUT])
 
 
 def firm_balances(firm_id: int, currency: str = DEFAULT_CURRENCY) -> FirmBalances:
     spent = db.session.scalar(select(func.coalesce(func.sum(PayDocument.total_cents), 0)).where(
         PayDocument.kind == DocumentKind.INVOICE, PayDocument.firm_id == firm_id,
         PayDocument.currency == currency)) or 0
-    return FirmBalances(currency, ledger.balance_of(K.FIRM_AVAILABLE, firm_id, currency),
-                        ledger.balance_of(K.FIRM_PENDING, firm_id, currency),
-                        ledger.balance_of(K.FIRM_RESERVED, firm_id, currency),
-                        ledger.balance_of(K.FIRM_CREDIT, firm_id, currency), int(spent))
+    b = ledger.balances_of(firm_id, [K.FIRM_AVAILABLE, K.FIRM_PENDING, K.FIRM_RESERVED,
+                                     K.FIRM_CREDIT], currency)
+    return FirmBalances(currency, b[K.FIRM_AVAILABLE], b[K.FIRM_PENDING], b[K.FIRM_RESERVED],
+                        b[K.FIRM_CREDIT], int(spent))
 
 
 def balances_for(user: User) -> TechnicianBalances | FirmBalances:

@@ -56,11 +56,8 @@ class Funds:
 
 
 def funds_of(firm_id: int, currency: str = "USD") -> Funds:
-    balances = dict(db.session.execute(
-        select(LedgerAccount.kind, LedgerAccount.balance_cents).where(
-            LedgerAccount.owner_id == firm_id, LedgerAccount.currency == currency.upper(),
-            LedgerAccount.kind.in_([Kind.FIRM_AVAILABLE, Kind.FIRM_RESERVED, Kind.FIRM_PENDING,
-                                    Kind.FIRM_CREDIT]))).all())
+    balances = ledger.balances_of(firm_id, [Kind.FIRM_AVAILABLE, Kind.FIRM_RESERVED,
+                                            Kind.FIRM_PENDING, Kind.FIRM_CREDIT], currency)
     return Funds(currency.upper(), balances.get(Kind.FIRM_AVAILABLE, 0),
                  balances.get(Kind.FIRM_RESERVED, 0), balances.get(Kind.FIRM_PENDING, 0),
                  credit_limit_cents(firm_id, currency), max(0, -balances.get(Kind.FIRM_CREDIT, 0)))

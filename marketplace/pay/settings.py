@@ -77,6 +77,8 @@ def update_settings(user: User, firm_id: int, *, auto_approve_days: object,
                                      "Choose immediately, 7, 15 or 30 days.")
     row = db.session.get(PayFirmSettings, firm_id, with_for_update=True)
     before = for_firm(firm_id)
+    if (days, terms) == (before.auto_approve_days, before.payment_terms_days):
+        return before                       # nothing changes: no row, no audit entry
     if row is None:
         row = PayFirmSettings(firm_id=firm_id)
         db.session.add(row)
