@@ -44,6 +44,7 @@ def test_firm_sees_missing_funds_then_its_reserve_and_the_technician_sees_funds_
         desk.select_option("select[name=target_3]", "")
         desk.click("button:has-text('Route now')")
         desk.wait_for_selector("text=You need $200.00 more")
+        assert desk.locator("text=You need $200.00 more").count() == 1   # said once
         screenshot(desk, "books-route-missing-funds")
 
         fund(owner.firm.id, 20000)
