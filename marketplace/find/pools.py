@@ -22,8 +22,19 @@ from ..verify.models import RequirementItem, RequirementSet
 from . import directory
 from .models import PoolMember, PoolMemberStatus, PoolVisibility, TalentPool
 
-LAPSED = "lapsed"
+LAPSED = "lapsed"  # a member removed because a credential the pool requires lapsed
+LAPSED_APPLICATION = "lapsed_application"  # an application withdrawn for the same reason
 LEFT = "left"  # the technician left (or withdrew an application) themselves
+FIRM = "firm"
+_LAPSES = {LAPSED: PoolMemberStatus.ACTIVE, LAPSED_APPLICATION: PoolMemberStatus.APPLIED}
+REMOVAL_LABELS = {LAPSED: "credential lapsed",
+                  LAPSED_APPLICATION: "application withdrawn: credential lapsed",
+                  LEFT: "left the pool", FIRM: "by the firm"}
+
+
+def removal_label(reason: str | None) -> str:
+    """What a removal reason reads as on the firm's pool page."""
+    return REMOVAL_LABELS.get(reason or "", (reason or FIRM).replace("_", " "))
 
 
 def _firm_id(user: User) -> int:
@@ -221,7 +232,7 @@ def remove_member(user: User, pool: TalentPool, technician_id: int) -> PoolMembe
     if member is None or member.status == PoolMemberStatus.REMOVED:
         raise InvalidState("Not a member.")
     member.status = PoolMemberStatus.REMOVED
-    member.removed_reason = "firm"
+    member.removed_reason = FIRM
     db.session.flush()
     return member
 
@@ -235,7 +246,9 @@ def active_member_ids(pool: TalentPool) -> list[int]:
 
 def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
     """Set-based: drop active members whose pool requires a credential type that lapsed,
-    unless another credential still keeps them compliant with the pool's set."""
+    unless another credential still keeps them compliant with the pool's set, and withdraw
+    pending applications the same way (the firm could not approve them any more; a
+    renewal puts them back in the firm's queue)."""
     lapsed = set(pairs)
     if not lapsed:
         return 0
@@ -249,7 +262,7 @@ def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
                   TalentPool.requirement_set_id)
             .where(in_ids(PoolMember.technician_id, part),
                    RequirementItem.credential_type_id.in_(types),
-                   PoolMember.status == PoolMemberStatus.ACTIVE)
+                   PoolMember.status.in_(tuple(_LAPSES.values())))
             .order_by(PoolMember.id, RequirementItem.credential_type_id)).all()
         for member, ctype, set_id in rows:
             if (member.technician_id, ctype) in lapsed and member.id not in hits:
@@ -265,12 +278,13 @@ def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
         ok = still_ok[set_id]
         if ok is not None and member.technician_id in ok:
             continue  # another credential of that type still covers them
+        reason = LAPSED if member.status == PoolMemberStatus.ACTIVE else LAPSED_APPLICATION
         member.status = PoolMemberStatus.REMOVED
-        member.removed_reason = LAPSED
+        member.removed_reason = reason
         member.removed_credential_type_id = ctype
         removed += 1
         gone.setdefault(member.pool.firm_id, []).append(
-            {"subject_id": member.id, "after": {"status": "removed", "reason": LAPSED,
+            {"subject_id": member.id, "after": {"status": "removed", "reason": reason,
                                                  "credential_type_id": ctype}})
     db.session.flush()
     for firm_id, rows in gone.items():
@@ -279,23 +293,28 @@ def remove_lapsed_members(pairs: Iterable[tuple[int, int]], on: date) -> int:
 
 
 def reinstate_members(technician_id: int, credential_type_id: int) -> int:
-    """Put back members removed for a lapse, wherever they are compliant again."""
+    """Put back members removed for a lapse, wherever they are compliant again (and
+    applications withdrawn for one back in the firm's queue)."""
     rows = db.session.scalars(select(PoolMember).where(
         PoolMember.technician_id == technician_id, PoolMember.status == PoolMemberStatus.REMOVED,
-        PoolMember.removed_reason == LAPSED)).all()
+        PoolMember.removed_reason.in_(tuple(_LAPSES)))).all()
     back = 0
     for member in rows:
         ok = compliance.compliant_ids(member.pool.requirement_set_id, clock.today(),
                                       [technician_id])
         if ok is None or technician_id in ok:
-            member.status = PoolMemberStatus.ACTIVE
+            member.status = _LAPSES[member.removed_reason]
             member.removed_reason = None
             member.removed_credential_type_id = None
             back += 1
             audit.record(Action.POOL_MEMBER_REINSTATED, member, firm_id=member.pool.firm_id,
-                         after={"status": "active", "credential_type_id": credential_type_id})
-            notify(member.technician.user, "pool.reinstated",
-                   f"You are back in {member.pool.name}",
+                         after={"status": member.status.value,
+                                "credential_type_id": credential_type_id})
+            if member.status == PoolMemberStatus.ACTIVE:
+                title = f"You are back in {member.pool.name}"
+            else:
+                title = f"Your application to {member.pool.name} is back with the firm"
+            notify(member.technician.user, "pool.reinstated", title,
                    f"Your renewed credential meets {member.pool.firm.name}'s requirements "
                    "again.", link=path_for("find.my_pools"))
     db.session.flush()

@@ -12,7 +12,7 @@ from ..core.signals import (
 from ..verify.relations import register_relation
 from .match_index import reindex_technician, reindex_technicians
 from .models import Assignment, PoolMember, PoolMemberStatus, TalentPool
-from .pools import LAPSED
+from .pools import LAPSED, LAPSED_APPLICATION
 
 
 def _on_technician_changed(technician_id=None, *, technician_ids=None, **_):
@@ -48,7 +48,7 @@ def _pool_members():
             .join(TalentPool, TalentPool.id == PoolMember.pool_id)
             .where(or_(PoolMember.status.in_([PoolMemberStatus.ACTIVE,
                                               PoolMemberStatus.APPLIED]),
-                       PoolMember.removed_reason == LAPSED)))
+                       PoolMember.removed_reason.in_((LAPSED, LAPSED_APPLICATION)))))
 
 
 def _pool_invitations():

@@ -293,7 +293,8 @@ def pool(pool_id: int):
         suggestions = directory.suggest(current_user, form.technician_id.data or "")
     members = pools.list_members(p)
     return render_template("find/pool.html", pool=p, members=members, form=form,
-                           suggestions=suggestions, label=pick_label)
+                           suggestions=suggestions, label=pick_label,
+                           removal_label=pools.removal_label)
 
 
 # --- the technician's pools ------------------------------------------------------------

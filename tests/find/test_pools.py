@@ -102,3 +102,34 @@ def test_members_removed_by_the_firm_are_not_reinstated_by_a_renewal(owner):
     pools.remove_member(owner, pool, tech.id)
     credential_approved.send(None, technician_id=tech.id, credential_type_id=ctype.id)
     assert pools.active_member_ids(pool) == []
+
+
+def test_a_lapse_withdraws_pending_applications_and_a_renewal_puts_them_back(owner):
+    rs, ctype = requirement_set(owner.firm)
+    pool = pools.create_pool(owner, name="Insured", visibility="public",
+                             requirement_set_id=rs.id)
+    applicant, other = factories.technician().technician, factories.technician().technician
+    cred = give_credential(applicant, ctype, expires_on=date(2030, 1, 1))
+    give_credential(other, ctype, expires_on=date(2031, 1, 1))
+    pools.apply(applicant, pool)
+    pools.apply(other, pool)
+    db.session.commit()
+
+    cred.expires_on = date(2020, 1, 1)
+    credentials_lapsed.send(None, pairs=[(applicant.id, ctype.id)], on=date(2026, 1, 1))
+    db.session.commit()
+    status = {m.technician_id: (m.status, m.removed_reason) for m in pools.list_members(pool)}
+    assert status[applicant.id] == (PoolMemberStatus.REMOVED, pools.LAPSED_APPLICATION)
+    assert status[other.id] == (PoolMemberStatus.APPLIED, None)
+    assert pools.removal_label(pools.LAPSED_APPLICATION) == \
+        "application withdrawn: credential lapsed"
+    with pytest.raises(InvalidState):
+        pools.approve_application(owner, pool, applicant.id)
+
+    give_credential(applicant, ctype, expires_on=date(2031, 6, 1))
+    credential_approved.send(None, technician_id=applicant.id, credential_type_id=ctype.id)
+    db.session.commit()
+    member = next(m for m in pools.list_members(pool) if m.technician_id == applicant.id)
+    assert member.status == PoolMemberStatus.APPLIED   # back in the queue, not let in
+    pools.approve_application(owner, pool, applicant.id)
+    assert sorted(pools.active_member_ids(pool)) == [applicant.id]
