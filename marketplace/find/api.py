@@ -16,7 +16,30 @@ from ..web.openapi import FILE_TYPES, documented
 from ..web.pagination import page_args, paginate
 from . import assignment_templates as templates_svc
 from . import assignments as svc
-from . import attachments, checklist, csv_import, pools
+from . import attachments, csv_import, pools
+from .api_schemas import (
+    ASSIGNMENT_CREATE,
+    ASSIGNMENT_IN,
+    ASSIGNMENT_OUT,
+    ATTACHMENT_OUT,
+    FEED_ITEM_OUT,
+    IMPORT_IN,
+    IMPORT_OUT,
+    INT,
+    LIST_PARAMS,
+    MATCH_OUT,
+    MEMBER_IN,
+    MEMBER_OUT,
+    MY_POOLS_OUT,
+    POOL_IN,
+    POOL_OUT,
+    POOL_PROPERTIES,
+    TEMPLATE_IN,
+    TEMPLATE_OUT,
+    UPLOAD_IN,
+    listing,
+    out,
+)
 from .access import (
     access_assignment,
     access_assignment_as_reader,
@@ -26,9 +49,8 @@ from .access import (
     access_public_pool,
     access_template,
 )
-from .lifecycle import AssignmentStatus
 from .matching import feed_for, match_technicians
-from .models import Assignment, PoolMemberStatus, PoolVisibility, Pricing, ScheduleKind
+from .models import Assignment
 from .serialize import (
     assignment_json,
     attachment_json,
@@ -38,182 +60,6 @@ from .serialize import (
 )
 
 bp = Blueprint("find_api", __name__)
-
-_DATE = js.nullable(js.line(10, format="date", example="2030-06-03",
-                            description="in the site's timezone"))
-_TIME = js.nullable(js.line(8, example="09:00", description="HH:MM, site-local"))
-CHECKLIST_TASK = js.obj({
-    "key": js.line(20, pattern=r"^[a-z0-9_-]{1,20}$"),
-    "kind": js.choice(checklist.KINDS),
-    "label": js.line(checklist.MAX_LABEL, 1),
-    "required": js.boolean(),
-    "unit": js.line(20),
-    "min": js.number(-1e12, 1e12), "max": js.number(-1e12, 1e12),
-    "choices": js.array(js.line(80, 1), 20),
-    "min_count": js.integer(1, 20)}, required=["label"])
-CHECKLIST_IN = {
-    "anyOf": [js.text(checklist.MAX_TASKS * (checklist.MAX_LABEL + 40)),
-              js.array({"anyOf": [js.line(checklist.MAX_LABEL + 40), CHECKLIST_TASK]},
-                       checklist.MAX_TASKS)],
-    "x-error": "Send the checklist as text (one task per line), or a list of lines or tasks.",
-    "description": "one task per line (`[photo x2] Photos of the rack`), or a list of such "
-                   "lines or of task objects"}
-ASSIGNMENT_FIELDS = {
-    "title": js.line(160, description="required unless it comes from a template_id or "
-                                      "duplicate_of"),
-    "description": js.nullable(js.text(20_000)),
-    "address": js.line(300, example="2500 Victory Ave, Dallas, TX 75219"),
-    "skills": js.nullable({
-        "type": "object", "maxProperties": 50,
-        "additionalProperties": js.integer(1, 4),
-        "x-key-pattern": r"^[1-9][0-9]{0,8}$",
-        "description": "skill id (a key like \"12\") -> minimum level 1-4",
-        "example": {"12": 2}}),
-    "requirement_set_id": js.nullable(js.ident()),
-    "radius_km": js.nullable(js.integer(1, 500, description="how far technicians may come "
-                                                           "from (default 50)")),
-    "schedule_kind": js.choice(ScheduleKind, description="default window"),
-    "start_date": _DATE, "end_date": _DATE, "start_time": _TIME, "end_time": _TIME,
-    "pricing": js.choice(Pricing, description="default fixed"),
-    "rate": js.nullable(js.line(20, example="180.00",
-                                description="the fixed price in dollars as typed; or send "
-                                            "rate_cents")),
-    "rate_cents": js.nullable(js.cents(description="the fixed price in cents")),
-    "hourly_rate": js.nullable(js.line(20, example="65.00", description="in dollars as "
-                                                                        "typed; or send "
-                                                                        "hourly_rate_cents")),
-    "hourly_rate_cents": js.nullable(js.cents()),
-    "max_hours": js.nullable(js.number(0, 200, description="more than 0")),
-    "fixed_hours": js.nullable(js.number(0, 200, description="blended pricing: hours the "
-                                                             "fixed price covers")),
-    "currency": js.nullable(js.line(3, pattern=r"^([A-Za-z]{3})?$", example="USD",
-                                    description="ISO 4217 code (default USD)")),
-    "payment_terms_days": js.nullable(js.integer(0, 120, description="default 30")),
-    "checklist": CHECKLIST_IN,
-    "geofence_m": js.nullable(js.integer(25, 5000, description="check-in radius in metres")),
-    "sla_response_minutes": js.nullable(js.integer(5, 10080, description="SLA: accepted within "
-                                                   "this many minutes of publishing")),
-    "sla_arrival_minutes": js.nullable(js.integer(0, 1440, description="SLA: checked in within "
-                                                  "this many minutes of the window's start")),
-    "sla_completion_minutes": js.nullable(js.integer(0, 43200, description="SLA: submitted "
-                                                     "within this many minutes of the window's "
-                                                     "end")),
-    "publish": js.boolean(description="publish at once (default false)"),
-}
-_EXAMPLE = {"title": "Rack and stack", "address": "2500 Victory Ave, Dallas, TX 75219",
-            "start_date": "2030-06-03", "start_time": "09:00", "end_time": "11:00",
-            "pricing": "fixed", "rate_cents": 18000, "checklist": ["Photo of the rack"]}
-ASSIGNMENT_IN = js.obj({
-    **ASSIGNMENT_FIELDS,
-    "version": js.nullable(js.integer(1, description="the version you read; a newer one "
-                                                     "answers 409"))}, example=_EXAMPLE)
-ASSIGNMENT_CREATE = js.obj({
-    **ASSIGNMENT_FIELDS,
-    "template_id": js.ident("start from this template: its values and files, with the "
-                            "fields sent here on top (give the date)"),
-    "duplicate_of": js.ident("start from a previous assignment the same way")},
-    example=_EXAMPLE)
-_NUM = {"type": "number"}
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
-_WHEN = {"type": "string", "format": "date-time"}
-
-
-def _out(properties: dict, **extra) -> dict:
-    """A response object: every property listed is always sent."""
-    return {"type": "object", "required": list(properties), "properties": properties, **extra}
-
-
-def _maybe(schema: dict) -> dict:
-    return {**schema, "nullable": True}
-
-
-ASSIGNMENT_PROPERTIES = {
-    "id": _INT, "title": _STR, "description": _STR,
-    "status": {"type": "string", "enum": [s.value for s in AssignmentStatus]},
-    "address": _STR, "lat": _NUM, "lon": _NUM, "timezone": _STR, "radius_km": _INT,
-    "schedule_kind": js.choice(ScheduleKind), "starts_at": _WHEN, "ends_at": _WHEN,
-    "pricing": js.choice(Pricing), "rate_cents": _INT, "hourly_rate_cents": _maybe(_INT),
-    "max_hours": _maybe(_NUM), "fixed_hours": _maybe(_NUM), "budget_cents": _INT,
-    "currency": _STR, "payment_terms_days": _INT,
-    "checklist": {"type": "array", "items": {"type": "object"}},
-    "geofence_m": _maybe(_INT), "requirement_set_id": _maybe(_INT),
-    "sla_response_minutes": _maybe(_INT), "sla_arrival_minutes": _maybe(_INT),
-    "sla_completion_minutes": _maybe(_INT),
-    "skills": {"type": "array", "items": _out({"skill_id": _INT, "min_level": _INT})},
-    "agreed_price_cents": _maybe({**_INT, "description": "the labour price agreed with the "
-                                                        "assignee"}),
-    "agreed_expenses_cents": _maybe({**_INT, "description": "the expenses agreed with the "
-                                                           "assignee"}),
-    "assignee_id": _maybe(_INT), "version": _INT, "firm_id": _INT}
-ASSIGNMENT_OUT = _out(ASSIGNMENT_PROPERTIES)
-ATTACHMENT_OUT = _out({
-    "id": _INT, "assignment_id": _maybe(_INT), "template_id": _maybe(_INT), "filename": _STR,
-    "mime": {"type": "string", "enum": list(FILE_TYPES)}, "size_bytes": _INT,
-    "created_at": _WHEN, "download_url": _STR})
-TEMPLATE_OUT = _out({"id": _INT, "name": _STR,
-                     "data": {"type": "object", "description": "the values it pre-fills"},
-                     "created_at": _WHEN})
-POOL_PROPERTIES = {"id": _INT, "name": _STR, "description": _STR,
-                   "visibility": js.choice(PoolVisibility), "requirement_set_id": _maybe(_INT)}
-POOL_OUT = _out(POOL_PROPERTIES)
-MEMBER_PROPERTIES = {"technician_id": _INT, "name": _STR,
-                     "status": js.choice(PoolMemberStatus),
-                     "removed_reason": _maybe(_STR)}
-MEMBER_OUT = _out(MEMBER_PROPERTIES)
-MATCH_OUT = _out({"technician_id": _INT, "name": _maybe(_STR), "distance_km": _NUM,
-                  "score": _NUM, "explanation": _STR})
-FEED_ITEM_OUT = _out({**ASSIGNMENT_PROPERTIES, "firm": _STR, "distance_km": _NUM,
-                      "explanation": _STR})
-
-
-def _list(item: dict) -> dict:
-    return _out({"data": {"type": "array", "items": item}})
-
-
-IMPORT_IN = js.obj({
-    "csv": js.text(csv_import.MAX_CSV_BYTES,
-                   description="a header line, then one assignment per line"),
-    "publish": js.boolean(),
-    "allow_duplicates": js.boolean(description="create rows with the same title, address "
-                                               "and time as another (default: skip them)")},
-    required=["csv"], example={
-        "csv": "title,address,date,start,end,rate\nKiosk,\"Austin, TX\",2030-06-04,"
-               "09:00,10:00,90\n"})
-IMPORT_OUT = _out({"created": {"type": "array", "items": ASSIGNMENT_OUT},
-                   "errors": {"type": "array", "items": _out({
-                       "line": _INT, "fields": {"type": "object",
-                                                "additionalProperties": _STR}})},
-                   "warnings": {"type": "array", "items": _out({"line": _INT,
-                                                                "message": _STR})}})
-TEMPLATE_IN = js.obj({"assignment_id": js.ident("the assignment to save"),
-                      "name": js.nullable(js.line(120, description="default: its title"))},
-                     required=["assignment_id"], example={"assignment_id": 42,
-                                                          "name": "Kiosk refresh"})
-POOL_IN = js.obj({"name": js.line(120, 1),
-                  "description": js.nullable(js.text(5000)),
-                  "visibility": js.choice(PoolVisibility, description="default private"),
-                  "requirement_set_id": js.nullable(js.ident())},
-                 required=["name"], example={"name": "Dallas low voltage",
-                                             "visibility": "invite_only"})
-MEMBER_IN = js.obj({"technician_id": js.ident(),
-                    "action": js.choice(["add", "invite", "approve", "remove"],
-                                        description="default add: like invite (the "
-                                        "technician accepts to join), checked against the "
-                                        "pool's requirements now")},
-                   required=["technician_id"], example={"technician_id": 7, "action": "invite"})
-UPLOAD_IN = {"type": "object", "required": ["file"],
-             "properties": {"file": {"type": "string", "format": "binary"}}}
-_POOL_WITH_FIRM = _out({**POOL_PROPERTIES, "firm": _STR})
-MY_POOLS_OUT = _out({
-    "invitations": {"type": "array", "items": _out({**MEMBER_PROPERTIES,
-                                                    "pool": _POOL_WITH_FIRM})},
-    "memberships": {"type": "array", "items": _out({**MEMBER_PROPERTIES,
-                                                    "pool": _POOL_WITH_FIRM})},
-    "open_pools": {"type": "array", "items": _POOL_WITH_FIRM}})
-LIST_PARAMS = [{"name": "q", "in": "query", "schema": js.line(200, description="in the title "
-                                                                              "or address")},
-               {"name": "status", "in": "query", "schema": js.choice(AssignmentStatus)}]
 
 
 @bp.get("/assignments")
@@ -278,7 +124,7 @@ def publish_assignment(assignment_id: int):
 @documented("The best-matching technicians, nearest first, each with an explanation",
             tags=["find"], params=[{"name": "k", "in": "query",
                                     "schema": js.integer(1, 200, default=50)}],
-            response=_list(MATCH_OUT), errors=(403,))
+            response=listing(MATCH_OUT), errors=(403,))
 def matches(assignment_id: int):
     k = query_args().get("k", 50)
     a = access_assignment(current_user, assignment_id)
@@ -296,7 +142,7 @@ def matches(assignment_id: int):
 @bp.get("/assignments/<int:assignment_id>/attachments")
 @login_required
 @documented("An assignment's files (the firm's members; technicians once they have an offer "
-            "for it, applied, or are assigned)", tags=["find"], response=_list(ATTACHMENT_OUT))
+            "for it, applied, or are assigned)", tags=["find"], response=listing(ATTACHMENT_OUT))
 def list_attachments(assignment_id: int):
     a = access_assignment_as_reader(current_user, assignment_id)
     return jsonify({"data": [attachment_json(f) for f in attachments.list_attachments(a)]})
@@ -330,7 +176,7 @@ def download_attachment(attachment_id: int):
 @bp.delete("/attachments/<int:attachment_id>")
 @firm_required()
 @documented("Remove a file while its assignment is a draft or published", tags=["find"],
-            response=_out({"deleted": _INT}), errors=(403, 409))
+            response=out({"deleted": INT}), errors=(403, 409))
 def delete_attachment(attachment_id: int):
     att = access_attachment(current_user, attachment_id)
     attachments.delete_attachment(current_user, att)
@@ -375,7 +221,7 @@ def create_template():
 @bp.get("/templates/<int:template_id>")
 @firm_required()
 @documented("One template with its pre-fill values (everything but the date)", tags=["find"],
-            response=_out({**TEMPLATE_OUT["properties"], "prefill": {
+            response=out({**TEMPLATE_OUT["properties"], "prefill": {
                 "type": "object", "description": "a body for POST /assignments, "
                                                 "less the date"}}), errors=(403,))
 def get_template(template_id: int):
@@ -385,7 +231,7 @@ def get_template(template_id: int):
 
 @bp.get("/pools")
 @firm_required()
-@documented("Your firm's talent pools", tags=["find"], response=_list(POOL_OUT), errors=(403,))
+@documented("Your firm's talent pools", tags=["find"], response=listing(POOL_OUT), errors=(403,))
 def list_pools():
     from .models import TalentPool
     rows = db.session.scalars(select(TalentPool).where(
@@ -408,7 +254,7 @@ def create_pool():
 
 @bp.get("/pools/<int:pool_id>")
 @firm_required()
-@documented("A pool and its members", tags=["find"], errors=(403,), response=_out({
+@documented("A pool and its members", tags=["find"], errors=(403,), response=out({
     **POOL_PROPERTIES, "members": {"type": "array", "items": MEMBER_OUT}}))
 def get_pool(pool_id: int):
     p = access_pool(current_user, pool_id)
@@ -477,7 +323,7 @@ def my_pools():
 @bp.get("/feed")
 @technician_required
 @documented("Open work you qualify for, nearest first", tags=["find"],
-            response=_list(FEED_ITEM_OUT), errors=(403,))
+            response=listing(FEED_ITEM_OUT), errors=(403,))
 def feed():
     items = feed_for(current_user.technician)
     return jsonify({"data": [{**assignment_json(i.assignment),
