@@ -61,9 +61,10 @@ def _job(owner, firm, tech, day, hour, title):
         "checklist": CHECKLIST})
 
 
-def _take(owner, job, tech):
+def _take(rng, owner, job, tech):
     route_assignment(owner, job, mode=RoutingMode.FIRST_TO_ACCEPT, stages=[
         StagePlan(TargetKind.TECHNICIANS, technician_ids=[tech.id])])
+    clock.advance(timedelta(minutes=rng.randint(25, 190)))  # the technician answers later
     offer = db.session.scalar(select(Offer).where(Offer.assignment_id == job.id,
                                                   Offer.technician_id == tech.id))
     offers_svc.accept_offer(tech.user, offer)
@@ -110,7 +111,7 @@ def seed(rng: random.Random, world: dict) -> dict:
                                       microsecond=0)
                 clock.travel_to(start - timedelta(days=2))
                 job = _job(owner, firm, tech, start, start.hour, title)
-                _take(owner, job, tech)
+                _take(rng, owner, job, tech)
                 clock.travel_to(start.astimezone(ZoneInfo("UTC")) + timedelta(minutes=5))
                 _work(rng, job, tech, finish=state != "in_progress")
                 if state == "approved":
