@@ -13,6 +13,7 @@ from marketplace.accounts.tokens import issue_api_token
 from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.manage.models import ProofFile, TaskAnswer, Visit
+from tests import pages
 from tests.manage.helpers import at_site, taken_work
 
 
@@ -96,3 +97,5 @@ def test_the_phone_pages_say_what_is_next_and_the_firm_reviews(app, ctx, client,
     auth.login(owner.email)
     review = client.get(f"/work/{job.id}").get_data(as_text=True)
     assert tech.name in review and "At the site" in review and "On site now" in review
+    page = pages.text(review)
+    assert "Not done" in page and "Optional, not answered" in page   # a skipped optional task
