@@ -371,3 +371,23 @@ def test_a_line_break_in_a_header_is_refused(app, ctx, smtp_server, to, subject)
     with pytest.raises(ValueError):
         mail.send(mail.Mail(to, subject, "Body"), message_id="k1")
     assert smtp_server.recorder.messages == []
+
+
+def test_the_admin_outbox_page_says_what_each_message_is_and_where_it_goes(
+        app, ctx, client, auth, receiver):
+    from marketplace.notifications.services import send_email
+    from tests import pages
+    factories.admin(email="outbox.admin@example.com")
+    user = factories.technician(email="tech.notice@example.com")
+    db.session.commit()
+    receiver.fail_next = 99
+    send_email("someone@example.com", "Welcome to Onsite", "Hello.")
+    notify(user, "test.kind", "Your insurance expires soon", "Renew it.")
+    outbox.enqueue("test", {"n": 1}, subject="Top-up $15,000.00", ref="firm:7")
+    db.session.commit()
+    auth.login("outbox.admin@example.com")
+    page = pages.text(client.get("/admin/outbox").get_data(as_text=True))
+    assert "email Welcome to Onsite\nto someone@example.com" in page
+    assert "email Your insurance expires soon\nto tech.notice@example.com" in page
+    assert "test Top-up $15,000.00\nfirm:7" in page
+    assert page.count("Send again") == 2   # the two sent; the pending one is retried anyway

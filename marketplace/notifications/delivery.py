@@ -52,6 +52,29 @@ def recent(status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
     return list(db.session.scalars(stmt))
 
 
+def described(messages: list[OutboxMessage]) -> dict[int, tuple[str, str]]:
+    """What each message is and where it goes, as the admin's outbox page lists them: an
+    email's subject and recipient (a notice's from its notification, in one query), else
+    the label it was queued with and what it refers to."""
+    notice_ids = {m.payload.get("notification_id") for m in messages
+                  if m.channel == "email" and isinstance(m.payload, dict)} - {None}
+    notices = {nid: (title, email) for nid, title, email in db.session.execute(
+        select(Notification.id, Notification.title, User.email)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.id.in_(notice_ids)))} if notice_ids else {}
+    out = {}
+    for m in messages:
+        payload = m.payload if isinstance(m.payload, dict) else {}
+        if m.channel == "email" and "to" in payload:
+            out[m.id] = (str(payload.get("subject", "")), f"to {payload['to']}")
+        elif m.channel == "email" and payload.get("notification_id") in notices:
+            title, email = notices[payload["notification_id"]]
+            out[m.id] = (title, f"to {email}")
+        else:
+            out[m.id] = (m.subject or m.channel, m.ref or "")
+    return out
+
+
 def counts() -> dict[str, int]:
     from sqlalchemy import func
     return {str(status): n for status, n in db.session.execute(

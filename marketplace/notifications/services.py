@@ -54,7 +54,7 @@ def notify_firm(firm_id: int, kind: str, title: str, body: str = "", *,
 
 def send_email(to: str, subject: str, body: str) -> None:
     """An email that leaves only if the current transaction commits (through the outbox)."""
-    outbox.enqueue("email", {"to": to, "subject": subject, "body": body}, subject="email")
+    outbox.enqueue("email", {"to": to, "subject": subject, "body": body}, subject=subject[:80])
 
 
 def list_for(user: User, limit: int = 50) -> list[Notification]:

@@ -97,8 +97,9 @@ def resend_webhook(delivery_id: int):
 @admin_required
 def outbox_admin():
     status = request.args.get("status") or None
-    return render_template("notifications/outbox.html", status=status,
-                           messages=delivery.recent(status), counts=delivery.counts())
+    messages = delivery.recent(status)
+    return render_template("notifications/outbox.html", status=status, messages=messages,
+                           described=delivery.described(messages), counts=delivery.counts())
 
 
 @bp.post("/admin/outbox/<int:outbox_id>/resend")
