@@ -67,6 +67,7 @@ bench: setup
 	$(BIN)/python bench/matching.py --quick
 	$(BIN)/python bench/verify_sweep.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/checkin.py
 	$(BIN)/python bench/kpis.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/rate.py
