@@ -147,3 +147,13 @@ def test_the_demo_kpis_read_like_real_work(app, demo):
         figure = {f.kpi.key: f for f in kpis.dashboard(kpis.scope_for(demo[slug].id))}
         fill = figure["time_to_fill"]
         assert fill.count == 3 and fill.value >= 25, (slug, fill)
+
+
+def test_last_weeks_approved_work_shows_its_payout_and_the_named_banners_show(app, demo):
+    for slug, names in WORK.items():
+        earnings = pages.text(_client(app, names[2]).get("/pay/earnings").get_data(as_text=True))
+        assert "Cabling certification (last week)" in earnings and "Transferred" in earnings
+        assert "$288.00" in earnings, slug
+    for name in ("tech010", "tech070"):
+        home = pages.text(_client(app, name).get("/tech").get_data(as_text=True))
+        assert "Set up payouts" in home or "set up payouts" in home, name
