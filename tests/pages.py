@@ -74,3 +74,37 @@ def links(html: str, element_id: str | None = None) -> dict[str, str]:
 
 def squash(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
+
+
+class _Options(HTMLParser):
+    def __init__(self, name: str):
+        super().__init__(convert_charrefs=True)
+        self.name, self.inside, self.found = name, False, []
+        self._option: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "select":
+            self.inside = attrs.get("name") == self.name
+        elif tag == "option" and self.inside:
+            self._option = [attrs.get("value"), "selected" in attrs, []]
+
+    def handle_endtag(self, tag):
+        if tag == "option" and self._option is not None:
+            value, selected, chunks = self._option
+            label = " ".join("".join(chunks).split())
+            self.found.append((label, label if value is None else value, selected))
+            self._option = None
+        elif tag == "select":
+            self.inside = False
+
+    def handle_data(self, data):
+        if self._option is not None:
+            self._option[2].append(data)
+
+
+def options(html: str, name: str) -> list[tuple[str, str, bool]]:
+    """The choices of the select named `name`: (label, value, selected) in page order."""
+    reader = _Options(name)
+    reader.feed(html)
+    return reader.found

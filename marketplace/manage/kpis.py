@@ -15,6 +15,7 @@ from typing import Callable
 
 from sqlalchemy import Float, Integer, and_, case, cast, exists, func, literal, select, union_all
 
+from ..accounts.models import TechnicianProfile, User
 from ..core import clock
 from ..engage.models import Backout, Offer, OfferStatus
 from ..extensions import db
@@ -287,3 +288,18 @@ def sparkline(figure: Figure, width: int = 240, height: int = 48) -> str:
             f'height="{height}" role="img" aria-label="{label}"><title>{label}</title>'
             f'<polyline fill="none" stroke="currentColor" stroke-width="2" points="{coords}"/>'
             f'<g fill="currentColor">{dots}</g></svg>')
+
+
+def filter_choices(firm_id: int, limit: int = 500) -> tuple[list[tuple[int, str]], list[str]]:
+    """What the KPI page can narrow to: the technicians who have held the firm's work (by
+    name) and the sites of its work, each in alphabetical order."""
+    people = db.session.execute(
+        select(TechnicianProfile.id, User.name).join(User, User.id == TechnicianProfile.user_id)
+        .where(TechnicianProfile.id.in_(select(Assignment.assignee_id).where(
+            Assignment.firm_id == firm_id, Assignment.assignee_id.is_not(None))))
+        .order_by(User.name, TechnicianProfile.id).limit(limit)).all()
+    sites = db.session.scalars(
+        select(Assignment.address).where(Assignment.firm_id == firm_id,
+                                         Assignment.assignee_id.is_not(None))
+        .group_by(Assignment.address).order_by(Assignment.address).limit(limit)).all()
+    return [(tid, name) for tid, name in people], list(sites)

@@ -60,9 +60,10 @@ def board_json():
 def kpi_page():
     scope = _scope()
     figures = rollups.dashboard(scope)
+    people, sites = kpis.filter_choices(scope.firm_id)
     return render_template("manage/kpis.html", figures=figures, scope=scope,
                            charts={f.kpi.key: Markup(kpis.sparkline(f)) for f in figures},
-                           args=request.args)
+                           args=request.args, people=people, sites=sites)
 
 
 def _kpi(key: str) -> kpis.Kpi:

@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.find.lifecycle import AssignmentStatus as S
 from marketplace.manage import board, kpis
 from marketplace.manage.models import Arrival, SlaEvent, Visit, WorkRecord
-from tests import factories
+from tests import factories, pages
 from tests.find.helpers import make_assignment
 
 END = datetime(2030, 7, 1, 12, 0, tzinfo=timezone.utc)
@@ -107,6 +107,22 @@ def test_the_kpi_pages_and_csv(history, client, auth):
     assert lines[0].startswith("week_starting,On-time arrival rate (%),counted")
     assert len(lines) == 5
     assert client.get("/kpis/nope").status_code == 404
+
+
+def test_the_kpi_page_narrows_by_technician_name_and_site_from_lists(history, client, auth):
+    owner, tech, jobs = history
+    auth.login(owner.email, factories.PASSWORD)
+    page = client.get("/kpis?weeks=4").get_data(as_text=True)
+    held = {j.assignee for j in jobs if j.assignee_id}      # both technicians who held work
+    assert len(held) == 2
+    assert pages.options(page, "technician_id") == [("Everyone", "", False)] + sorted(
+        (f"{t.name} · #{t.id}", str(t.id), False) for t in held)
+    sites = [label for label, _, _ in pages.options(page, "site")]
+    assert sites == ["Every site"] + sorted({j.address for j in jobs if j.assignee_id})
+    narrowed = client.get(f"/kpis?weeks=4&technician_id={tech.id}").get_data(as_text=True)
+    assert (f"{tech.name} · #{tech.id}", str(tech.id), True) in \
+        pages.options(narrowed, "technician_id")
+    assert "of 4 jobs" in pages.text(narrowed, "kpi-on_time")
 
 
 def test_board_puts_late_work_first(app, ctx):
