@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.policy import firm_id_of
 from ..extensions import db
+from ..web.ui import plural
 from . import firm_scores, ratings, scorecards
 
 
@@ -62,7 +63,7 @@ def summary(card: firm_scores.FirmCard) -> str:
         parts.append(f"pays in {card.avg_days_to_pay:.1f} days on average")
     if card.cancel_rate is not None:
         parts.append(f"cancels {card.cancel_rate * 100:.0f}%")
-    parts.append(f"{card.completed} jobs done here")
+    parts.append(f"{card.completed} {plural(card.completed, 'job')} done here")
     return " · ".join(parts)
 
 
