@@ -57,7 +57,10 @@ ASSIGNMENT_FIELDS = {
                                                              "fixed price covers")),
     "currency": js.nullable(js.line(3, pattern=r"^([A-Za-z]{3})?$", example="USD",
                                     description="ISO 4217 code (default USD)")),
-    "payment_terms_days": js.nullable(js.integer(0, 120, description="default 30")),
+    "payment_terms_days": js.nullable(js.integer(
+        0, 120, description="ignored, kept so older clients are not refused: when a "
+        "technician is paid is the firm's payment terms (immediate, 7, 15 or 30 days after "
+        "approval), set in its pay settings", deprecated=True)),
     "checklist": CHECKLIST_IN,
     "geofence_m": js.nullable(js.integer(25, 5000, description="check-in radius in metres")),
     "sla_response_minutes": js.nullable(js.integer(5, 10080, description="SLA: accepted within "
@@ -104,7 +107,7 @@ ASSIGNMENT_PROPERTIES = {
     "schedule_kind": js.choice(ScheduleKind), "starts_at": WHEN, "ends_at": WHEN,
     "pricing": js.choice(Pricing), "rate_cents": INT, "hourly_rate_cents": maybe(INT),
     "max_hours": maybe(NUM), "fixed_hours": maybe(NUM), "budget_cents": INT,
-    "currency": STR, "payment_terms_days": INT,
+    "currency": STR,
     "checklist": {"type": "array", "items": {"type": "object"}},
     "geofence_m": maybe(INT), "requirement_set_id": maybe(INT),
     "sla_response_minutes": maybe(INT), "sla_arrival_minutes": maybe(INT),

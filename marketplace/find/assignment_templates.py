@@ -23,7 +23,7 @@ from .models import Assignment, AssignmentTemplate
 TEMPLATE_FIELDS = ("title", "description", "skills", "requirement_set_id", "address",
                    "radius_km", "schedule_kind", "start_time", "end_time", "pricing",
                    "rate_cents", "hourly_rate_cents", "max_hours", "fixed_hours", "currency",
-                   "payment_terms_days", "checklist", "geofence_m", "sla_response_minutes",
+                   "checklist", "geofence_m", "sla_response_minutes",
                    "sla_arrival_minutes", "sla_completion_minutes")
 
 
@@ -52,7 +52,7 @@ def _values(cleaned: Cleaned, data: dict) -> dict:
         "pricing": v["pricing"].value, "rate_cents": v["rate_cents"],
         "hourly_rate_cents": v["hourly_rate_cents"], "max_hours": v["max_hours"],
         "fixed_hours": v["fixed_hours"], "currency": v["currency"],
-        "payment_terms_days": v["payment_terms_days"], "checklist": v["checklist"],
+        "checklist": v["checklist"],
     }
 
 

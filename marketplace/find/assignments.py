@@ -264,8 +264,6 @@ def clean(user: User, data: dict, *, dated: bool = True) -> Cleaned:
         errors[rate_key] = ("This budget is above your limit of "
                             f"{format_money(member.budget_limit_cents)}; ask a manager.")
     out["currency"] = take(currency_code, data.get("currency"))
-    out["payment_terms_days"] = take(_int, data.get("payment_terms_days"), "payment_terms_days",
-                                     0, 120, 30)
     out["checklist"] = take(checklist.normalise, data.get("checklist"))
     out["geofence_m"] = take(_int, data.get("geofence_m"), "geofence_m", 25, 5000, 0) or None
     for name, (low, high) in SLA_BOUNDS.items():
@@ -399,7 +397,6 @@ def form_data(assignment: Assignment) -> dict:
         "pricing": assignment.pricing.value, "rate_cents": assignment.rate_cents,
         "hourly_rate_cents": assignment.hourly_rate_cents, "max_hours": assignment.max_hours,
         "fixed_hours": assignment.fixed_hours, "currency": assignment.currency,
-        "payment_terms_days": assignment.payment_terms_days,
         "checklist": list(assignment.checklist or []), "geofence_m": assignment.geofence_m,
         **{name: getattr(assignment, name) for name in SLA_BOUNDS},
     }

@@ -41,8 +41,6 @@ class AssignmentForm(FlaskForm):
     hourly_rate = StringField("Hourly rate ($)")
     max_hours = StringField("Maximum hours")
     fixed_hours = StringField("Hours covered by the fixed price (blended)")
-    payment_terms_days = IntegerField("Payment terms (days)", default=30,
-                                      validators=[Optional()])
     checklist = TextAreaField(
         "Checklist", description="One task per line; a kind in brackets makes it typed: "
         "[photo x2] Photos of the rack · [number dBm -90..-20] Signal · "
@@ -74,7 +72,6 @@ class AssignmentForm(FlaskForm):
             "pricing": self.pricing.data, "rate": self.rate.data,
             "hourly_rate": self.hourly_rate.data, "max_hours": self.max_hours.data,
             "fixed_hours": self.fixed_hours.data,
-            "payment_terms_days": self.payment_terms_days.data,
             "checklist": self.checklist.data, "geofence_m": self.geofence_m.data,
             "sla_response_minutes": self.sla_response_minutes.data,
             "sla_arrival_minutes": self.sla_arrival_minutes.data,
@@ -86,7 +83,7 @@ class AssignmentForm(FlaskForm):
         from ..core.money import cents_to_decimal_str
         for name in ("title", "description", "address", "radius_km", "schedule_kind",
                      "start_date", "end_date", "start_time", "end_time", "pricing",
-                     "max_hours", "fixed_hours", "payment_terms_days"):
+                     "max_hours", "fixed_hours"):
             if data.get(name) not in (None,):
                 getattr(self, name).data = data[name]
         self.requirement_set_id.data = data.get("requirement_set_id") or 0

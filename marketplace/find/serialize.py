@@ -18,7 +18,7 @@ def assignment_json(a: Assignment) -> dict:
         "pricing": a.pricing.value, "rate_cents": a.rate_cents,
         "hourly_rate_cents": a.hourly_rate_cents, "max_hours": a.max_hours,
         "fixed_hours": a.fixed_hours, "budget_cents": a.budget_cents, "currency": a.currency,
-        "payment_terms_days": a.payment_terms_days, "checklist": a.checklist or [], "geofence_m": a.geofence_m,
+        "checklist": a.checklist or [], "geofence_m": a.geofence_m,
         "sla_response_minutes": a.sla_response_minutes,
         "sla_arrival_minutes": a.sla_arrival_minutes,
         "sla_completion_minutes": a.sla_completion_minutes,

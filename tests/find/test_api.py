@@ -127,3 +127,21 @@ def test_pools_over_the_api(client, setup):
     assert r.get_json()["status"] == "active"
     members = client.get(f"/api/v1/pools/{p['id']}", headers=h).get_json()["members"]
     assert [m["technician_id"] for m in members] == [tech.id]
+
+
+def test_payment_terms_are_the_firms_not_an_assignment_field(client, auth, setup):
+    """When a technician is paid is the firm's pay setting; an assignment field that did
+    nothing (and read "net 30" while technicians were paid on approval) is gone from the
+    form, the page and the answers, and still accepted from older clients."""
+    owner, skill, tech = setup
+    r = client.post("/api/v1/assignments", headers=_headers(owner), json={
+        "title": "Rack and stack", "address": "Dallas, TX 75201", "start_date": "2030-06-03",
+        "start_time": "09:00", "end_time": "11:00", "pricing": "fixed", "rate": "180",
+        "payment_terms_days": 30})
+    assert r.status_code == 201, r.get_json()
+    assert "payment_terms_days" not in r.get_json()
+    auth.login(owner.email, factories.PASSWORD)
+    form = client.get("/assignments/new").get_data(as_text=True)
+    assert "Payment terms" not in form and 'name="payment_terms_days"' not in form
+    page = client.get(f"/assignments/{r.get_json()['id']}").get_data(as_text=True)
+    assert "budget $180.00" in page and "net 30" not in page
