@@ -97,11 +97,11 @@ def test_the_counteroffers_and_applicants_named_are_waiting(app, demo):
 
 def test_the_work_in_progress_submitted_and_approved_belongs_to_the_logins_named(app, demo):
     for slug, names in WORK.items():
-        for states, name in zip(([AssignmentStatus.IN_PROGRESS], [AssignmentStatus.SUBMITTED],
-                                 [AssignmentStatus.APPROVED, AssignmentStatus.PAID]), names):
+        for state, name in zip((AssignmentStatus.IN_PROGRESS, AssignmentStatus.SUBMITTED,
+                                AssignmentStatus.APPROVED), names):
             work = db.session.scalars(select(Assignment).where(
-                Assignment.firm_id == demo[slug].id, Assignment.status.in_(states))).all()
-            assert [a.assignee_id for a in work] == [_tech(name).id], (slug, states, name)
+                Assignment.firm_id == demo[slug].id, Assignment.status == state)).all()
+            assert [a.assignee_id for a in work] == [_tech(name).id], (slug, state, name)
     today = pages.text(_client(app, "tech182").get("/today").get_data(as_text=True))
     assert "Network closet cleanup" in today
 
@@ -147,13 +147,3 @@ def test_the_demo_kpis_read_like_real_work(app, demo):
         figure = {f.kpi.key: f for f in kpis.dashboard(kpis.scope_for(demo[slug].id))}
         fill = figure["time_to_fill"]
         assert fill.count == 3 and fill.value >= 25, (slug, fill)
-
-
-def test_last_weeks_approved_work_shows_its_payout_and_the_named_banners_show(app, demo):
-    for slug, names in WORK.items():
-        earnings = pages.text(_client(app, names[2]).get("/pay/earnings").get_data(as_text=True))
-        assert "Cabling certification (last week)" in earnings and "Transferred" in earnings
-        assert "$288.00" in earnings, slug
-    for name in ("tech010", "tech070"):
-        home = pages.text(_client(app, name).get("/tech").get_data(as_text=True))
-        assert "Set up payouts" in home or "set up payouts" in home, name
