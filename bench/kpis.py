@@ -22,7 +22,9 @@ calls it, with the period's end on the hour and off it (each week boundary then
 cuts an hour read from the facts), against the floor: the same weekly sums and
 counts by hand-written SQL over the raw tables, on a bare psycopg connection, in
 the same run (and checked equal); the live computation `kpis.dashboard` is timed
-too, for reference. The template's rollups are rebuilt after the COPY. Board: `board.rows_for` for the large firm at END.
+too, for reference. The template's rollups are rebuilt after the COPY. Board:
+`board.rows_for` for the large firm at END (one statement that judges the flags too),
+with the load average at its end.
 
 Outbox: 10k email rows (half of them notifications) are drained to a local
 SMTP server, then 10k webhook deliveries to 5 endpoints of a local HTTP receiver
@@ -631,7 +633,8 @@ def measure_pages(url: str, size: Size) -> dict:
     for problem in problems[:10]:
         print("  " + problem)
     print(f"board ({len(rows)} rows, {flagged} flagged): p50 {statistics.median(board_ms):.1f}"
-          f" ms, p95 {pct(board_ms, 95):.1f} ms", flush=True)
+          f" ms, p95 {pct(board_ms, 95):.1f} ms; load average {os.getloadavg()[0]:.1f}",
+          flush=True)
     return {"kpi_p95_ms": max(pct(kpi_ms, 95), pct(cut_ms, 95)),
             "kpi_whole_hour_p95_ms": pct(kpi_ms, 95), "kpi_cut_hour_p95_ms": pct(cut_ms, 95),
             "live_p95_ms": pct(live_ms, 95), "floor_p95_ms": pct(floor_ms, 95),
