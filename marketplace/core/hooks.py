@@ -23,6 +23,9 @@ Hooks in use (name: what each entry is):
   extra conditions a requirement set can carry (later stages).
 - ``technician_profile_sections``: ``web.sections.Section`` of the technician profile
   page (verify's credentials, find's assignments, engage's offers, rate's scorecard).
+- ``routing_targets`` (keyed by engage's ``TargetKind`` value): ``(firm_id) -> [technician_id]``,
+  the audience of a routing target a later stage provides (rate: the firm's favourites);
+  engage offers the target only when it is registered.
 - ``compliance_work_at_risk``: ``(firm_id | None, on) -> (count, [WorkAtRisk])``: booked
   work whose technician does not meet its set on its day (find, for verify's report).
 """

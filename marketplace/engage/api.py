@@ -57,7 +57,8 @@ OFFER_SCHEMA = _out({
     "expenses_cents": _INT, "currency": _STR, "expires_at": _maybe(_WHEN),
     "decline_reason": _maybe(_STR), "pending_counteroffer": _maybe(COUNTER_OUT)})
 STAGE_SCHEMA = js.obj({
-    "target": js.choice(TargetKind),
+    "target": js.choice(TargetKind, description="favourites: the firm's favourite "
+                                                "technicians (where ratings are enabled)"),
     "after_minutes": js.integer(0, 60 * 24 * 30, description="minutes after routing "
                                                               "(default 0: now)"),
     "technician_ids": js.array(js.ident(), 100, description="target technicians"),

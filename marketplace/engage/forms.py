@@ -16,10 +16,16 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from .models import RoutingMode, TargetKind
 
 MODE_CHOICES = [(m.value, m.label) for m in RoutingMode]
-TARGET_CHOICES = [("", "—"), (TargetKind.TECHNICIANS.value, "Chosen technicians (emails)"),
-                  (TargetKind.POOL.value, "Talent pools"),
-                  (TargetKind.TOP_MATCHES.value, "Top matches (auto-invite)"),
-                  (TargetKind.MARKETPLACE.value, "Open marketplace")]
+TARGET_LABELS = {TargetKind.TECHNICIANS: "Chosen technicians (emails)",
+                 TargetKind.POOL: "Talent pools", TargetKind.FAVOURITES: "Your favourites",
+                 TargetKind.TOP_MATCHES: "Top matches (auto-invite)",
+                 TargetKind.MARKETPLACE: "Open marketplace"}
+
+
+def target_choices() -> list[tuple[str, str]]:
+    """The targets routing offers here (favourites only where they are provided)."""
+    from .routing import available_targets
+    return [("", "—")] + [(k.value, TARGET_LABELS[k]) for k in available_targets()]
 
 
 class ReasonForm(FlaskForm):
@@ -52,7 +58,7 @@ def stage_fields(n: int):
     class Stages(RouteForm):
         pass
     for i in range(1, n + 1):
-        setattr(Stages, f"target_{i}", SelectField(f"Stage {i}: send to", choices=TARGET_CHOICES,
+        setattr(Stages, f"target_{i}", SelectField(f"Stage {i}: send to", choices=target_choices,
                                                    default="top_matches" if i == 1 else ""))
         setattr(Stages, f"after_{i}", IntegerField(f"Stage {i}: minutes after routing",
                                                    default=[0, 30, 120][i - 1] if i <= 3 else 0,

@@ -28,6 +28,7 @@ class TargetKind(StrEnum):
     POOL = "pool"
     TOP_MATCHES = "top_matches"
     MARKETPLACE = "marketplace"
+    FAVOURITES = "favourites"      # offered only when a later stage provides it (routing)
 
 
 class Engagement(db.Model):

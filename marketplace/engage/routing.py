@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from ..accounts.models import User
 from ..accounts.policy import check_budget_limit, require_member
 from ..core import audit, clock
+from ..core.hooks import hooks
 from ..core.actions import Action
 from ..core.money import cents
 from ..errors import InvalidState, ValidationFailed
@@ -26,6 +27,27 @@ from ..find.models import (
 from .eligibility import eligible_ids
 from .models import Engagement, Offer, OfferSource, RoutingMode, RoutingStage, TargetKind
 from .offers import send_offers
+
+
+ROUTING_TARGETS = "routing_targets"
+# Targets whose audience a later stage provides (hook ``routing_targets``, keyed by kind).
+PROVIDED = (TargetKind.FAVOURITES,)
+
+
+def register_routing_target(app, kind: TargetKind, audience) -> None:
+    """`audience(firm_id) -> [technician_id]`: who a stage of this kind offers the firm's
+    work to (before the exclusions every target gets)."""
+    hooks(app).put(ROUTING_TARGETS, kind.value, audience)
+
+
+def _provider(kind: TargetKind):
+    return hooks().mapping(ROUTING_TARGETS).get(kind.value)
+
+
+def available_targets() -> list[TargetKind]:
+    """The targets a firm can route to here: the built-in ones and those provided."""
+    provided = hooks().mapping(ROUTING_TARGETS)
+    return [k for k in TargetKind if k not in PROVIDED or k.value in provided]
 
 
 @dataclass
@@ -125,6 +147,13 @@ def _validate(actor: User, plan: StagePlan, assignment: Assignment) -> None:
             raise ValidationFailed.field("stages", "Choose your own talent pools.")
     if plan.target == TargetKind.TOP_MATCHES and not (plan.top_k and 1 <= plan.top_k <= 100):
         raise ValidationFailed.field("stages", "Invite between 1 and 100 top matches.")
+    if plan.target in PROVIDED:
+        provider = _provider(plan.target)
+        if provider is None:
+            raise ValidationFailed.field("stages", f"Routing to {plan.target.value} is not "
+                                                   "available.")
+        if not provider(assignment.firm_id):
+            raise ValidationFailed.field("stages", f"You have no {plan.target.value} yet.")
 
 
 def _audience(stage: RoutingStage, assignment: Assignment) -> list[int]:
@@ -136,6 +165,9 @@ def _audience(stage: RoutingStage, assignment: Assignment) -> list[int]:
             PoolMember.status == PoolMemberStatus.ACTIVE).distinct()))
     if stage.target == TargetKind.TOP_MATCHES:
         return [m.technician_id for m in match_technicians(assignment, k=stage.top_k or 10)]
+    if stage.target in PROVIDED:
+        provider = _provider(stage.target)
+        return list(provider(assignment.firm_id)) if provider is not None else []
     return []
 
 

@@ -12,11 +12,13 @@ def _on_transition(assignment, *, from_state, to_state, **_):
 
 def init_app(app: Flask) -> None:
     from ..core.signals import assignment_transitioned, subscribe
+    from ..engage.models import TargetKind
+    from ..engage.routing import register_routing_target
     from ..find.feed_cards import register_feed_facts
     from ..web.api import register_api
     from ..web.sections import OFFER, TECHNICIAN_PROFILE, register_section
     from ..web.ui import register_nav, register_panel
-    from . import api, cli, gates, models, ranking, sections, tasks, views  # noqa: F401
+    from . import api, cli, gates, lists, models, ranking, sections, tasks, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
     subscribe(app, assignment_transitioned, _on_transition)
     gates.init_app(app)
     ranking.init_app(app)
+    register_routing_target(app, TargetKind.FAVOURITES, lists.favourite_ids)
     register_section(app, TECHNICIAN_PROFILE, "scorecard", "Scorecard",
                      "rate/_profile_scorecard.html", sections.profile_scorecard, order=5)
     register_section(app, TECHNICIAN_PROFILE, "your-lists", "Your firm's notes and lists",

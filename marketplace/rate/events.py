@@ -4,99 +4,31 @@ to the technicians' scorecards incrementally, in the transaction that changed th
 What counts is read from manage's work record (arrival as manage classified it, no-show,
 revisits, approval: the same fields its KPIs count), engage's backouts (not the
 compliance sweep's offboarding; within 24 hours of the start is a late one), manage's
-SLA events (a breached clock), and rate's own revealed ratings. `sync_assignment`
-derives an assignment's events afresh, compares them with those stored and adds the
-difference to each technician's scorecard, so running it twice changes nothing.
+SLA events (a breached clock), and rate's own revealed ratings (`derive`, one read).
+`sync_assignment` derives an assignment's events afresh, compares them with those stored
+and adds the difference to each technician's scorecard, so running it twice changes
+nothing.
 
 Lifecycle moves mark their assignment; the marks are synced just before the
 transaction commits (the stage that moved it writes its records after the move).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, event, exists, func, insert, select
+from sqlalchemy import bindparam, delete, event, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..core import clock
-from ..engage.models import Backout
 from ..extensions import db
-from ..find.models import Assignment
-from ..manage.kpis import LATE_BACKOUT_HOURS
-from ..manage.models import Arrival, SlaEvent, WorkRecord
+from ..manage.models import Arrival, WorkRecord
 from . import means as means_mod
-from .models import Direction, Dispute, EventStatus, RateEvent, Rating, TechnicianScore
-from .reliability import COMPONENT_SHARES, KINDS, growth_at, score, score_sql, stars_value
+from .derive import Derived, derive, facts
+from .models import EventStatus, RateEvent, TechnicianScore
+from .reliability import COMPONENT_SHARES, KINDS, MIN_COMPLETED, growth_at, score, score_sql
 
-EXCUSABLE = ("on_time", "late", "no_show", "first_time", "revisited", "sla_met", "sla_missed")
 _DIRTY = "rate_dirty_assignments"
-
-
-@dataclass(frozen=True)
-class Derived:
-    technician_id: int
-    firm_id: int
-    kind: str
-    value: float
-    weight: float
-    occurred_at: datetime
-    status: str
-
-
-def derive(assignment_id: int) -> dict[tuple[int, str], Derived]:
-    """The events the records of one assignment amount to, keyed (technician, kind)."""
-    a = db.session.get(Assignment, assignment_id)
-    if a is None:
-        return {}
-    found: dict[tuple[int, str], tuple[float, datetime]] = {}
-    record = db.session.get(WorkRecord, assignment_id)
-    if record is not None:
-        t = record.technician_id
-        if record.first_checkin_at is not None and record.arrival in (Arrival.ON_TIME,
-                                                                      Arrival.LATE):
-            kind = "on_time" if record.arrival == Arrival.ON_TIME else "late"
-            found[(t, kind)] = (1.0, record.first_checkin_at)
-            found[(t, "kept")] = (1.0, record.first_checkin_at)
-        elif record.no_show_at is not None and record.arrival == Arrival.NO_SHOW:
-            found[(t, "no_show")] = (0.0, record.no_show_at)
-        if record.approved_at is not None:
-            found[(t, "completed")] = (1.0, record.approved_at)
-            found[(t, "first_time" if record.revisits == 0 else "revisited")] = \
-                (0.0, record.approved_at)
-            if a.sla_response_minutes or a.sla_arrival_minutes or a.sla_completion_minutes:
-                breached = db.session.scalar(select(exists().where(
-                    SlaEvent.assignment_id == a.id, SlaEvent.state == "breach")))
-                found[(t, "sla_missed" if breached else "sla_met")] = (0.0, record.approved_at)
-    for b in db.session.scalars(select(Backout).where(Backout.assignment_id == a.id,
-                                                      Backout.offboarded.is_(False))
-                                .order_by(Backout.id)):
-        kind = "late_backout" if b.hours_before_start < LATE_BACKOUT_HOURS else "backout"
-        found.pop((b.technician_id, "backout"), None)
-        found.pop((b.technician_id, "late_backout"), None)
-        found[(b.technician_id, kind)] = (0.0, b.created_at)
-    ratings = list(db.session.scalars(select(Rating).where(Rating.assignment_id == a.id)))
-    excused: set[int] = set()
-    for r in ratings:
-        if r.direction == Direction.OF_TECHNICIAN and r.revealed_at is not None:
-            found[(r.technician_id, "rated")] = (stars_value(r.overall), r.revealed_at)
-        if r.direction == Direction.OF_FIRM and r.site_not_ready:
-            excused.add(r.technician_id)
-    struck = {(d.technician_id, d.kind) for d in db.session.scalars(
-        select(Dispute).where(Dispute.assignment_id == a.id, Dispute.status == "upheld"))}
-    out = {}
-    for (tech, kind), (value, at) in found.items():
-        component, base_value, weight = KINDS[kind]
-        if kind != "rated":
-            value = base_value
-        status = EventStatus.COUNTED
-        if (tech, kind) in struck:
-            status = EventStatus.STRUCK
-        elif tech in excused and kind in EXCUSABLE:
-            status = EventStatus.EXCUSED
-        out[(tech, kind)] = Derived(tech, a.firm_id, kind, value, weight, at, status.value)
-    return out
 
 
 def _contribution(kind: str, value: float, weight: float, growth: float, status: str,
@@ -114,12 +46,14 @@ def _contribution(kind: str, value: float, weight: float, growth: float, status:
 
 def sync_assignment(assignment_id: int) -> set[int]:
     """Bring the assignment's stored events and its technicians' scorecards up to date;
-    returns the technicians whose scorecard changed."""
-    wanted = derive(assignment_id)
-    stored = {(e.technician_id, e.kind): e for e in db.session.scalars(
-        select(RateEvent).where(RateEvent.assignment_id == assignment_id))}
+    returns the technicians whose scorecard changed. One read (`derive.facts`); writes
+    only for what differs: one insert of the new events, one upsert per technician."""
+    known = facts(assignment_id)
+    wanted = derive(assignment_id, known)
+    stored = known.stored
     deltas: dict[int, dict[str, float]] = {}
     anchors: dict[int, float] = {}
+    gone: list[int] = []
     for key, old in stored.items():
         new = wanted.get(key)
         if new is not None and (old.value, old.weight, old.occurred_at, old.status) == \
@@ -128,26 +62,28 @@ def sync_assignment(assignment_id: int) -> set[int]:
         _contribution(old.kind, old.value, old.weight, old.growth, old.status, -1,
                       deltas.setdefault(old.technician_id, {}))
         if new is None:
-            db.session.delete(old)
+            gone.append(old.id)
             continue
         growth = growth_at(new.occurred_at)
-        old.value, old.weight, old.occurred_at, old.status, old.growth = \
-            new.value, new.weight, new.occurred_at, new.status, growth
+        db.session.execute(update(RateEvent).where(RateEvent.id == old.id).values(
+            value=new.value, weight=new.weight, occurred_at=new.occurred_at,
+            status=new.status, growth=growth))
         _contribution(new.kind, new.value, new.weight, growth, new.status, 1,
                       deltas.setdefault(new.technician_id, {}))
         anchors[new.technician_id] = max(anchors.get(new.technician_id, 0.0), growth)
+    if gone:
+        db.session.execute(delete(RateEvent).where(RateEvent.id.in_(gone)))
+    rows = []
     for key, new in wanted.items():
         if key in stored:
             continue
         growth = growth_at(new.occurred_at)
-        db.session.add(RateEvent(technician_id=new.technician_id, firm_id=new.firm_id,
-                                 assignment_id=assignment_id, kind=new.kind, value=new.value,
-                                 weight=new.weight, growth=growth,
-                                 occurred_at=new.occurred_at, status=new.status))
+        rows.append(_row(assignment_id, new, growth))
         _contribution(new.kind, new.value, new.weight, growth, new.status, 1,
                       deltas.setdefault(new.technician_id, {}))
         anchors[new.technician_id] = max(anchors.get(new.technician_id, 0.0), growth)
-    db.session.flush()
+    if rows:
+        db.session.execute(insert(RateEvent), rows)
     changed = set()
     for tech, delta in deltas.items():
         if delta or tech in anchors:
@@ -157,6 +93,13 @@ def sync_assignment(assignment_id: int) -> set[int]:
         from .gates import scores_changed
         scores_changed(changed)
     return changed
+
+
+def _row(assignment_id: int, new: Derived, growth: float) -> dict:
+    return {"technician_id": new.technician_id, "firm_id": new.firm_id,
+            "assignment_id": assignment_id, "kind": new.kind, "value": new.value,
+            "weight": new.weight, "growth": growth, "occurred_at": new.occurred_at,
+            "status": new.status}
 
 
 def _greatest(a, b):
@@ -177,15 +120,25 @@ _SUMS = [c.name for c in TechnicianScore.__table__.c
 def apply(technician_id: int, delta: dict[str, float], anchor: float) -> None:
     """Add `delta` to the technician's scorecard and score it again, in one statement: an
     insert of the first row, or an update adding to the stored sums (concurrent updates
-    add up; none reads and writes back)."""
-    means = means_mod.current()
+    add up; none reads and writes back). It scores with the platform means this process
+    last read, on condition that they are still those stored: one round trip, and one
+    more read and a retry only after the means were refreshed."""
     keys = tuple(sorted(k for k, v in delta.items() if v))
     first = {k: 0 for k in _SUMS} | {k: delta[k] for k in keys}
     first["growth"] = max(1.0, anchor or 0.0)
     params = {"tid": technician_id, "now": clock.now(), "anchor": first["growth"],
-              "first_score": score(_Row(**first), means),
-              **{f"d_{k}": delta[k] for k in keys}, **{f"m_{c}": m for c, m in means.items()}}
-    db.session.execute(_upsert_statement(keys, bool(anchor)), params)
+              **{f"d_{k}": delta[k] for k in keys}}
+    statement = _upsert_statement(keys, bool(anchor))
+    means, stored = means_mod.cached()
+    for _ in range(3):
+        if first["n_completed"] >= MIN_COMPLETED:     # a first row scored at once (rare)
+            means, stored = means_mod.reload()
+        params.update({f"m_{c}": m for c, m in means.items()}, m_count=stored,
+                      first_score=score(_Row(**first), means))
+        if db.session.execute(statement, params).rowcount:
+            return
+        means, stored = means_mod.reload()
+    raise RuntimeError("the platform means kept changing under a scorecard update")
 
 
 _UPSERTS: dict[tuple, object] = {}
@@ -210,8 +163,9 @@ def _upsert_statement(keys: tuple[str, ...], anchored: bool):
         means = {c: bindparam(f"m_{c}") for c in COMPONENT_SHARES}
         set_ = {k: new[k] for k in (*keys, "growth")}
         set_.update(reliability=score_sql(_Row(**new), means), updated_at=bindparam("now"))
-        _UPSERTS[cache_key] = stmt.on_conflict_do_update(index_elements=["technician_id"],
-                                                         set_=set_)
+        _UPSERTS[cache_key] = stmt.on_conflict_do_update(
+            index_elements=["technician_id"], set_=set_, where=means_mod.unchanged()) \
+            .execution_options(preserve_rowcount=True)
     return _UPSERTS[cache_key]
 
 
@@ -262,12 +216,7 @@ def rebuild_events(assignment_ids: list[int]) -> None:
     if not assignment_ids:
         return
     db.session.execute(delete(RateEvent).where(RateEvent.assignment_id.in_(assignment_ids)))
-    rows = []
-    for assignment_id in assignment_ids:
-        for new in derive(assignment_id).values():
-            rows.append({"technician_id": new.technician_id, "firm_id": new.firm_id,
-                         "assignment_id": assignment_id, "kind": new.kind, "value": new.value,
-                         "weight": new.weight, "growth": growth_at(new.occurred_at),
-                         "occurred_at": new.occurred_at, "status": new.status})
+    rows = [_row(assignment_id, new, growth_at(new.occurred_at))
+            for assignment_id in assignment_ids for new in derive(assignment_id).values()]
     if rows:
         db.session.execute(insert(RateEvent), rows)

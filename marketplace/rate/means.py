@@ -6,7 +6,8 @@ is data, the defaults documented in reliability stand.
 """
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from flask import current_app
+from sqlalchemy import and_, bindparam, case, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..core import clock
@@ -34,6 +35,35 @@ def columns() -> list:
     """The stored means as scalar subqueries (to read them with something else)."""
     return [select(PlatformMean.mean).where(PlatformMean.component == c).scalar_subquery()
             .label(f"m_{c}") for c in COMPONENT_SHARES]
+
+
+_APP_KEY = "rate.means"
+
+
+def cached() -> tuple[dict[str, float], int]:
+    """The means as this process last read them, and how many rows were stored: kept per
+    app between transactions (a writer that scores with them checks they still hold, see
+    `unchanged`, and calls `reload` when they do not)."""
+    found = current_app.extensions.get(_APP_KEY)
+    return found if found is not None else reload()
+
+
+def reload() -> tuple[dict[str, float], int]:
+    rows = db.session.execute(select(PlatformMean.component, PlatformMean.mean)).all()
+    found = (DEFAULT_MEANS | {c: m for c, m in rows}, len(rows))
+    current_app.extensions[_APP_KEY] = found
+    return found
+
+
+def unchanged():
+    """SQL: the stored means are still those `cached()` gave (parameters m_<component>
+    and m_count), so a write scored with them can be made conditional on it."""
+    p = PlatformMean
+    given = case(*((p.component == c, bindparam(f"m_{c}")) for c in COMPONENT_SHARES),
+                 else_=None)
+    differs = select(p.component).where(or_(given.is_(None), p.mean != given)).exists()
+    count = select(func.count()).select_from(p).scalar_subquery()
+    return and_(~differs, count == bindparam("m_count"))
 
 
 def remember(values: list[float | None]) -> dict[str, float]:
@@ -75,6 +105,7 @@ def refresh() -> dict[str, float]:
             row.mean, row.weight, row.updated_at = mean, weight, clock.now()
     db.session.flush()
     db.session.info[_KEY] = {c: m for c, (m, _) in found.items()}
+    current_app.extensions.pop(_APP_KEY, None)
     return dict(db.session.info[_KEY])
 
 

@@ -111,8 +111,12 @@ class RateEvent(db.Model):
     assignment: Mapped[Assignment] = relationship()
 
 
+SITE_NOT_READY = "site_not_ready"     # the kind of a firm's dispute of that report
+
+
 class Dispute(db.Model):
-    """A technician contests an event within 14 days; an admin decides."""
+    """A technician contests an event within 14 days, or a firm a technician's "site not
+    ready" report (kind ``site_not_ready``); an admin decides."""
     __tablename__ = "rate_disputes"
     __table_args__ = (UniqueConstraint("assignment_id", "technician_id", "kind"),)
 
@@ -126,9 +130,15 @@ class Dispute(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(String(500))
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     assignment: Mapped[Assignment] = relationship()
     technician: Mapped[TechnicianProfile] = relationship()
+    raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])
+
+    @property
+    def by_firm(self) -> bool:
+        return self.kind == SITE_NOT_READY
 
 
 COUNT_KINDS = ("on_time", "late", "no_show", "kept", "backout", "late_backout", "first_time",

@@ -1,6 +1,8 @@
 """Reports of comments and disputes of events: people ask, an admin decides, audited."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select, update
 
 from ..accounts.models import User
@@ -12,8 +14,8 @@ from ..errors import InvalidState, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..notifications.services import notify
 from . import events
-from .models import Dispute, RateEvent, Rating, RatingReport
-from .scorecards import may_dispute
+from .models import SITE_NOT_READY, Direction, Dispute, RateEvent, Rating, RatingReport
+from .scorecards import DISPUTE_DAYS, may_dispute
 
 
 def _reason(text: str, field: str = "reason", limit: int = 300) -> str:
@@ -111,6 +113,45 @@ def dispute(user: User, event: RateEvent, reason: str) -> Dispute:
     return item
 
 
+def _contest_refusal(user: User, rating: Rating) -> str | None:
+    if not is_member(user, rating.firm_id):
+        return "Only the firm whose site it was can contest this report."
+    if rating.direction != Direction.OF_FIRM or not rating.site_not_ready:
+        return "This rating does not report the site as not ready."
+    if rating.revealed_at is None or \
+            clock.now() - rating.revealed_at > timedelta(days=DISPUTE_DAYS):
+        return f"A report can be contested within {DISPUTE_DAYS} days of seeing it."
+    if db.session.scalar(select(func.count()).select_from(Dispute).where(
+            Dispute.assignment_id == rating.assignment_id,
+            Dispute.technician_id == rating.technician_id, Dispute.kind == SITE_NOT_READY)):
+        return "Your firm has already contested this report."
+    return None
+
+
+def can_contest(user: User, rating: Rating) -> bool:
+    return _contest_refusal(user, rating) is None
+
+
+def contest_site_report(user: User, rating: Rating, reason: str) -> Dispute:
+    """The firm contests the technician's report that its site was not ready (which
+    excuses the job's arrival, completion and SLA events), within 14 days of seeing it;
+    an admin decides, and an upheld contest makes those events count again."""
+    refusal = _contest_refusal(user, rating)
+    if refusal is not None:
+        if not is_member(user, rating.firm_id):
+            raise PermissionDenied(refusal)
+        raise InvalidState(refusal)
+    reason = _reason(reason, limit=500)
+    item = Dispute(assignment_id=rating.assignment_id, technician_id=rating.technician_id,
+                   kind=SITE_NOT_READY, reason=reason, raised_by_id=user.id)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(Action.RATE_EVENT_DISPUTED, item, actor=user, firm_id=rating.firm_id,
+                 after={"kind": SITE_NOT_READY, "assignment_id": rating.assignment_id,
+                        "technician_id": rating.technician_id, "reason": reason})
+    return item
+
+
 def open_disputes(limit: int = 100) -> list[Dispute]:
     return list(db.session.scalars(select(Dispute).where(Dispute.status == "open")
                                    .order_by(Dispute.created_at).limit(limit)))
@@ -132,8 +173,24 @@ def decide(admin: User, item: Dispute, uphold: bool, note: str = "") -> Dispute:
                  firm_id=item.assignment.firm_id, after={"status": status, "note": note})
     if uphold:
         events.sync_assignment(item.assignment_id)
+    if item.by_firm:
+        _tell_of_contest(item, uphold, note)
+        return item
     notify(item.technician.user, "rate.dispute_decided",
            "Dispute upheld" if uphold else "Dispute not upheld",
            (note or "") + (" The event no longer counts in your score." if uphold else ""),
            link=path_for("rate.my_scorecard"))
     return item
+
+
+def _tell_of_contest(item: Dispute, uphold: bool, note: str) -> None:
+    """Both sides learn how a firm's contest of a site report was decided."""
+    title = "Site report contest upheld" if uphold else "Site report contest not upheld"
+    work = path_for("rate.work_ratings", work_id=item.assignment_id)
+    if item.raised_by is not None:
+        notify(item.raised_by, "rate.dispute_decided", title,
+               (note or "") + (" The report no longer stands." if uphold else ""), link=work)
+    notify(item.technician.user, "rate.dispute_decided", title,
+           (note or "") + (" The firm showed its site was ready: the job's arrival, completion"
+                           " and SLA count in your score." if uphold else
+                           " Your report stands."), link=path_for("rate.my_scorecard"))

@@ -53,6 +53,8 @@ def work_ratings(work_id: int):
                            aspects=ratings.FIRM_ASPECTS if pair.side == Direction.OF_TECHNICIAN
                            else ratings.TECH_ASPECTS, labels=ratings.ASPECT_LABELS,
                            edit_hours=ratings.EDIT_HOURS, days=ratings.RATING_DAYS,
+                           can_contest=pair.theirs is not None and moderation.can_contest(
+                               current_user, pair.theirs),
                            now=clock.now()), (422 if errors else 200)
 
 
@@ -71,6 +73,16 @@ def report(rating_id: int):
     rating = access_rating(current_user, rating_id)
     act(lambda: moderation.report(current_user, rating, request.form.get("reason", "")),
         "Thanks: the platform will look at this comment.", field="reason")
+    return redirect(url_for("rate.work_ratings", work_id=rating.assignment_id))
+
+
+@bp.post("/ratings/<int:rating_id>/contest-site")
+@firm_required()
+def contest_site(rating_id: int):
+    rating = access_rating(current_user, rating_id)
+    act(lambda: moderation.contest_site_report(current_user, rating,
+                                               request.form.get("reason", "")),
+        "Your firm's contest is with the platform; an admin will decide.", field="reason")
     return redirect(url_for("rate.work_ratings", work_id=rating.assignment_id))
 
 

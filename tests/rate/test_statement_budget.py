@@ -1,0 +1,76 @@
+"""What rate costs the paths it rides on: the statements it adds to a check-in's commit,
+and one scorecard update (one statement, the platform means read inside it)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, select, update
+
+from marketplace.core import clock
+from marketplace.extensions import db
+from marketplace.manage import visits
+from marketplace.rate import events, means, reliability
+from marketplace.rate.models import PlatformMean, TechnicianScore
+from marketplace.rate.reliability import growth_at
+from tests.manage.helpers import taken_work
+from tests.rate.helpers import fix
+
+
+@contextmanager
+def counted():
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split())[:80])
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_rate_adds_one_read_and_its_writes_to_a_checkin(app):
+    with app.app_context():
+        owner, tech, job = taken_work(checklist=[])
+        clock.travel_to(job.starts_at, freeze=True)
+        visits.check_in(tech.user, job, at=clock.now(), fix=fix(job))
+        db.session.flush()
+        means.cached()                    # this process has read the means before
+        with counted() as sync:
+            events.flush_marked()
+        db.session.commit()
+        # the assignment's facts, the new events, the scorecard upsert, the gates' check
+        assert len(sync) == 4, sync
+        kinds = {e.kind for e in db.session.scalars(select(events.RateEvent))}
+        assert kinds == {"on_time", "kept"}
+        job_id = job.id
+        with counted() as again:          # nothing changed: one read, no writes
+            assert events.sync_assignment(job_id) == set()
+        assert len(again) == 1, again
+
+
+def test_a_scorecard_update_is_one_statement_and_notices_refreshed_means(app):
+    with app.app_context():
+        owner, tech, job = taken_work(checklist=[])
+        db.session.add(PlatformMean(component="arrival", mean=0.5, weight=100.0))
+        db.session.commit()
+        tech_id, g = tech.id, growth_at(clock.now())
+        events.apply(tech_id, {"n_completed": 5, "n_on_time": 5, "arrival_w": 5 * g,
+                               "arrival_v": 5 * g}, g)
+        db.session.commit()
+        with counted() as warm:
+            events.apply(tech_id, {"n_late": 1, "arrival_w": g}, g)
+        assert len(warm) == 1, warm
+        db.session.commit()
+        # another process refreshes the means: the next update sees it and scores with them
+        db.session.execute(update(PlatformMean).where(PlatformMean.component == "arrival")
+                           .values(mean=0.25))
+        db.session.commit()
+        with counted() as stale:
+            events.apply(tech_id, {"n_on_time": 1, "arrival_w": g, "arrival_v": g}, g)
+        assert len(stale) == 3, stale            # refused, the means read, done again
+        db.session.commit()
+        card = db.session.get(TechnicianScore, tech_id)
+        assert means.current()["arrival"] == 0.25
+        assert card.n_on_time == 6 and card.n_late == 1
+        assert abs(card.reliability - reliability.score(card, means.current())) < 1e-9
