@@ -9,7 +9,9 @@ of which ~4% expired. 2,000 queries at population-weighted points (50 km,
 k=50; 70% one required skill, 30% two or three; the requirement set asks for
 the background check) go through marketplace.find.matching.search. Recall is
 measured against a brute-force numpy scan applying the same rules; the floor
-is an in-memory numpy search over the same data bucketed by H3 cell.
+is an in-memory numpy search over the same data bucketed by H3 cell. Matching ranks
+with the terms later stages register (rate's reliability); the same queries are timed
+again with none, for what ranking costs.
 The last line printed is one JSON object.
 """
 from __future__ import annotations
@@ -257,6 +259,21 @@ def run_backend(name: str, url: str, data: dict, qs: list, ref: Reference) -> di
             # wrong answers also count against it, since the list is capped at k).
             hits += len(set(got) & set(want)) - max(0, len(got) - len(want))
             total += len(want)
+        # The same queries with no ranking term (distance alone), for what ranking costs.
+        from marketplace.core.hooks import hooks
+        from marketplace.find.matching import RANKING_HOOK
+        registry = hooks(app)
+        terms = registry.get(RANKING_HOOK)
+        registry._lists[RANKING_HOOK] = []
+        unranked = []
+        for lat, lon, skills in qs:
+            q = MatchQuery(lat=lat, lon=lon, radius_km=RADIUS_KM, skills=skills,
+                           requirement_set_id=1, on=ON, starts_at=STARTS,
+                           ends_at=STARTS + timedelta(hours=2))
+            t = time.perf_counter()
+            search(q, K)
+            unranked.append((time.perf_counter() - t) * 1000)
+        registry._lists[RANKING_HOOK] = terms
         updates = []
         rng = np.random.default_rng(7)
         from marketplace.accounts.models import TechnicianProfile
@@ -271,7 +288,8 @@ def run_backend(name: str, url: str, data: dict, qs: list, ref: Reference) -> di
         db.engine.dispose()
     return {"p50": pct(times, 50), "p95": pct(times, 95), "p99": pct(times, 99),
             "recall": hits / total if total else 1.0, "update_ms": pct(updates, 50),
-            "load_s": load_s}
+            "load_s": load_s, "ranking_terms": len(terms), "unranked_p50": pct(unranked, 50),
+            "unranked_p95": pct(unranked, 95)}
 
 
 def run(n: int, seed: int = 1) -> dict:
@@ -298,6 +316,8 @@ def run(n: int, seed: int = 1) -> dict:
     print(f"n={n:>8} sqlite     p50 {r['p50']:.2f} ms  p95 {r['p95']:.2f} ms  "
           f"p99 {r['p99']:.2f} ms  recall {r['recall']:.4f}  update {r['update_ms']:.2f} ms  "
           f"(load {r['load_s']:.0f} s)", flush=True)
+    print(f"n={n:>8} sqlite     ranking terms {r['ranking_terms']}; without them p50 "
+          f"{r['unranked_p50']:.2f} ms  p95 {r['unranked_p95']:.2f} ms", flush=True)
     result.update(sqlite=r)
     if postgres_available():
         url = create_postgres_database("mp_bench")
@@ -308,6 +328,8 @@ def run(n: int, seed: int = 1) -> dict:
         print(f"n={n:>8} postgresql p50 {r['p50']:.2f} ms  p95 {r['p95']:.2f} ms  "
               f"p99 {r['p99']:.2f} ms  recall {r['recall']:.4f}  update {r['update_ms']:.2f} ms "
               f" (load {r['load_s']:.0f} s)", flush=True)
+        print(f"n={n:>8} postgresql ranking terms {r['ranking_terms']}; without them p50 "
+              f"{r['unranked_p50']:.2f} ms  p95 {r['unranked_p95']:.2f} ms", flush=True)
         result.update(postgresql=r)
     print(f"n={n:>8} numpy floor (by cell) p50 {pct(floor, 50):.2f} ms  "
           f"p95 {pct(floor, 95):.2f} ms", flush=True)
