@@ -8,8 +8,11 @@ out), the platform's fees and clearing. Eight worker processes post a mix of
 reserve (firm available -> reserved), approve (reserved -> technician payable less the
 platform fee: three entries), payout (payable -> in transit) and settle (in transit ->
 paid out) through `ledger.post`, each in its own committed database transaction (the
-running balances under row locks, the deferred balance trigger at commit). Per
-transaction: post + commit, timed in the worker.
+running balances under row locks, the platform's fees as appended deltas, the deferred
+balance trigger at commit). Per transaction: post + commit, timed in the worker.
+Meanwhile a ninth process rolls the deltas up every ROLL_UP_EVERY seconds (the beat
+does it each minute), so the run also shows that roll-ups and posts do not wait on
+each other.
 
 Floor, in the same run: the same 8 workers insert the same transactions and entries as
 bare multi-row INSERTs over a plain psycopg connection into tables of the same shape
@@ -17,7 +20,8 @@ without constraints, triggers, locks or balance updates, one commit per transact
 
 Hot account: every transaction takes from one firm's available funds.
 Then the ledger is filled to 2M entries (bulk-loaded balanced pairs, balances
-recomputed), `verify-ledger`'s check runs over everything (imbalance must be 0) and
+recomputed and the deltas they cover dropped, as a restore would), `verify-ledger`'s
+check runs over everything (imbalance must be 0) and
 10k balance reads through `ledger.balance` are timed. If bench/payouts.py exists its
 `run()` figures are merged. The last line printed is one JSON object.
 """
@@ -47,6 +51,7 @@ WORKERS = 8
 FIRMS, TECHS = 1_000, 10_000
 MIX = (("reserve", 30), ("approve", 30), ("payout", 20), ("settle", 20))
 FEE_BPS = 1000
+ROLL_UP_EVERY = 2.0
 
 
 def build_accounts(url: str) -> dict:
@@ -151,13 +156,35 @@ def floor_worker(url, ids, worker, count, hot, barrier, results):
         results.put((start, time.perf_counter(), latencies))
 
 
-def run_workers(target, url, ids, total, hot=False) -> dict:
+def roller(url, stop, results):
+    """Roll the deltas up every ROLL_UP_EVERY seconds until told to stop, then once more."""
+    logging.disable(logging.WARNING)
+    from marketplace.extensions import db
+    from marketplace.pay import ledger
+    app = templates.app_for(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1})
+    runs, folded, slowest = 0, 0, 0.0
+    with app.app_context():
+        while True:
+            last = stop.wait(ROLL_UP_EVERY)
+            t0 = time.perf_counter()
+            folded += sum(ledger.roll_up().values())
+            db.session.commit()
+            runs, slowest = runs + 1, max(slowest, time.perf_counter() - t0)
+            if last:
+                break
+        db.engine.dispose()
+    results.put({"roll_ups": runs, "rolled_entries": folded, "roll_up_max_ms": slowest * 1000})
+
+
+def run_workers(target, url, ids, total, hot=False, roll_up=False) -> dict:
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
     per = total // WORKERS
     procs = [ctx.Process(target=target, args=(url, ids, w, per, hot, barrier, results))
              for w in range(WORKERS)]
-    for p in procs:
+    stop, rolled = ctx.Event(), ctx.Queue()
+    rolling = ctx.Process(target=roller, args=(url, stop, rolled)) if roll_up else None
+    for p in procs + ([rolling] if rolling else []):
         p.start()
     got = []
     while len(got) < len(procs):
@@ -172,17 +199,26 @@ def run_workers(target, url, ids, total, hot=False) -> dict:
         p.join()
         if p.exitcode:
             raise SystemExit(f"a worker failed ({p.exitcode})")
+    extra = {}
+    if rolling:
+        stop.set()
+        extra = rolled.get(timeout=600)
+        rolling.join()
+        if rolling.exitcode:
+            raise SystemExit(f"the roll-up failed ({rolling.exitcode})")
     start = min(s for s, _, _ in got)
     end = max(e for _, e, _ in got)
     lat = sorted(x for _, _, ls in got for x in ls)
     n = len(lat)
     return {"tx": n, "seconds": end - start, "tx_per_s": n / (end - start),
-            "p50_ms": lat[n // 2] * 1000, "p99_ms": lat[min(n - 1, int(n * 0.99))] * 1000}
+            "p50_ms": lat[n // 2] * 1000, "p99_ms": lat[min(n - 1, int(n * 0.99))] * 1000,
+            **extra}
 
 
 def fill_entries(url: str, target_entries: int) -> int:
     """Bulk-load balanced two-entry transactions up to `target_entries` (triggers off for the
-    load, as a restore would), then recompute the running balances from the entries."""
+    load, as a restore would), then recompute the running balances from the entries (which
+    covers every delta: they go)."""
     import psycopg
     with psycopg.connect(templates.dsn(url)) as conn, conn.cursor() as cur:
         have = cur.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
@@ -211,6 +247,7 @@ def fill_entries(url: str, target_entries: int) -> int:
                   FROM (SELECT account_id, sum(amount_cents) AS total, count(*) AS n
                           FROM ledger_entries GROUP BY account_id) s
                  WHERE s.account_id = a.id""")
+            cur.execute("DELETE FROM ledger_deltas")
             cur.execute("SET session_replication_role = origin")
         conn.commit()
     with psycopg.connect(templates.dsn(url), autocommit=True) as conn:
@@ -269,17 +306,20 @@ def main() -> None:
         templates.migrate(url)
         ids = build_accounts(url)
         print(f"{len(ids)} accounts; {WORKERS} workers; load average {os.getloadavg()[0]:.1f}")
-        main_run = run_workers(ledger_worker, url, ids, total)
+        main_run = run_workers(ledger_worker, url, ids, total, roll_up=True)
         print(f"ledger: {main_run['tx']} tx in {main_run['seconds']:.1f} s = "
               f"{main_run['tx_per_s']:.0f} tx/s; p50 {main_run['p50_ms']:.2f} ms, "
-              f"p99 {main_run['p99_ms']:.2f} ms")
+              f"p99 {main_run['p99_ms']:.2f} ms; {main_run['roll_ups']} roll-ups folded "
+              f"{main_run['rolled_entries']} deltas meanwhile (slowest "
+              f"{main_run['roll_up_max_ms']:.1f} ms); load average {os.getloadavg()[0]:.1f}")
         floor = run_workers(floor_worker, url, ids, total)
         print(f"floor (bare multi-row INSERTs, psycopg): {floor['tx_per_s']:.0f} tx/s; "
               f"p99 {floor['p99_ms']:.2f} ms -> ledger at "
               f"{100 * main_run['tx_per_s'] / floor['tx_per_s']:.0f}% of the floor")
         hot = run_workers(ledger_worker, url, ids, total // 10, hot=True)
         print(f"hot account (every tx on one firm's funds): {hot['tx']} tx, "
-              f"{hot['tx_per_s']:.0f} tx/s; p99 {hot['p99_ms']:.2f} ms")
+              f"{hot['tx_per_s']:.0f} tx/s; p99 {hot['p99_ms']:.2f} ms; "
+              f"load average {os.getloadavg()[0]:.1f}")
         count = fill_entries(url, entries)
         checked = verify_and_read(url, 10_000)
         print(f"{count} entries; verify-ledger {checked['verify_s']:.1f} s, imbalance "

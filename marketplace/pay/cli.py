@@ -28,6 +28,23 @@ def verify_ledger() -> None:
     click.echo("ledger verified: every balance equals its entries, every transaction balances")
 
 
+@pay_group.command("roll-up")
+def roll_up() -> None:
+    """Fold the platform accounts' posted deltas into their running balances."""
+    from . import ledger
+    folded = ledger.roll_up()
+    click.echo(f"rolled up {sum(folded.values())} entries into {len(folded)} account(s)")
+
+
+@pay_group.command("stripe-fees")
+def stripe_fees() -> None:
+    """Post the fees Stripe charged on the platform's balance that the ledger lacks."""
+    from ..core.progress import ProgressBar
+    from .stripe_fees import post_stripe_fees
+    with ProgressBar("Stripe fees") as bar:
+        click.echo(f"Stripe fees posted: {post_stripe_fees(progress=bar)}")
+
+
 @pay_group.command("auto-approve")
 def auto_approve() -> None:
     """Approve submitted work whose firm left it unanswered past its review time."""
