@@ -83,6 +83,22 @@ def upcoming(tech_id: int) -> list[Payable]:
         .order_by(Payable.due_on, Payable.id)))
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """A payable not yet transferred, and what its technician is told about it: paid on its
+    date; due and being sent; or due and waiting for the technician's payout setup."""
+    payable: Payable
+    due: bool
+    waiting_for_setup: bool
+
+
+def upcoming_for(tech_id: int, payouts_enabled: bool) -> list[Upcoming]:
+    from .payout_dates import is_due
+    return [Upcoming(p, due, due and not payouts_enabled)
+            for p in upcoming(tech_id)
+            for due in (is_due(p.due_on, p.assignment.timezone),)]
+
+
 def payouts_stmt(user: User):
     """The user's payouts (transfers), newest first: a technician's own, a firm's for its work."""
     stmt = select(PayoutIntent).order_by(PayoutIntent.id.desc())

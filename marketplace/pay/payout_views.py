@@ -11,7 +11,7 @@ from ..accounts.access import admin_required, firm_required, login_required, tec
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..web.formkit import act
-from . import balances, exports, finance, instant, statements, tax, transfers
+from . import balances, connect, exports, finance, instant, statements, tax, transfers
 from .payout_dates import site_today
 
 bp = Blueprint("payouts", __name__, url_prefix="/pay")
@@ -26,9 +26,10 @@ def _csv(text: str, name: str) -> Response:
 @technician_required
 def earnings():
     tech = current_user.technician
+    status = connect.status_of(tech.id)
     return render_template(
         "pay/payouts_earnings.html", balances=balances.technician_balances(tech.id),
-        upcoming=balances.upcoming(tech.id),
+        upcoming=balances.upcoming_for(tech.id, status.payouts_enabled), payout_status=status,
         payouts=db.session.scalars(balances.payouts_stmt(current_user).limit(20)).all(),
         documents=db.session.scalars(statements.documents_for(current_user, limit=50)).all(),
         instant_payouts=instant.history(current_user), today=site_today(tech.timezone))

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.core import clock
 from marketplace.core.money import format_money
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.pay import exports
+from marketplace.pay.payables import Payable
 from marketplace.pay.payout_models import IntentStatus
-from tests import factories
+from tests import factories, pages
 from tests.pay.payout_helpers import approved, intent_of
 
 
@@ -90,6 +94,25 @@ def test_earnings_and_the_firm_dashboard_panel(pay_app, stripe_sandbox, ctx, cli
     _login(client, tech.user)
     page = client.get("/pay/earnings").get_data(as_text=True)
     assert "Coming up" in page and format_money(18000) in page
+    due = db.session.scalar(select(Payable.due_on).where(Payable.assignment_id == job.id))
+    assert due.strftime("%a %b %-d, %Y") in pages.text(page, "upcoming")
+    card = pages.text(page, "instant-card")       # nothing has reached the Stripe account
+    assert "Get paid now" not in card and "nothing is there yet" in card
     _login(client, owner)
     dashboard = client.get("/firm").get_data(as_text=True)
     assert 'id="spend-panel"' in dashboard and "$200.00</strong> invoiced this month" in dashboard
+
+
+def test_due_pay_waiting_for_payout_setup_says_so_and_where_to_set_it_up(
+        pay_app, stripe_sandbox, ctx, client):
+    """A payable due without a payout account is not shown as "paid on" a past date."""
+    owner, tech, job, _ = approved(stripe_sandbox, terms=0, with_account=False)
+    clock.travel_to(clock.now() + timedelta(days=3))
+    _login(client, tech.user)
+    page = client.get("/pay/earnings").get_data(as_text=True)
+    due = db.session.scalar(select(Payable.due_on).where(Payable.assignment_id == job.id))
+    line = pages.text(page, "upcoming")
+    assert f"Due since {due.strftime('%a %b %-d')}: set up payouts to receive it" in line
+    assert pages.links(page, "upcoming")["set up payouts"] == "/pay/payout-setup"
+    card = pages.text(page, "instant-card")
+    assert "Set up payouts to be paid" in card and "Get paid now" not in card
