@@ -312,8 +312,10 @@ def main() -> None:
     t0 = time.perf_counter()
     template = http_data.ensure_template(size, rebuild=args.rebuild,
                                          log=lambda m: print(m, flush=True))
-    urls = [http_data.copy_of(template, f"checkin{os.getpid()}_{name}")
-            for name in ("service", "floor")]
+    # Short suffixes: PostgreSQL cuts names at 63 bytes, and the full template's name
+    # leaves little room (a longer one made both copies the same database).
+    urls = [http_data.copy_of(template, f"ck{name}{os.getpid()}") for name in "sf"]
+    assert urls[0] != urls[1] and all(len(u.rsplit("/", 1)[1]) <= 63 for u in urls)
     try:
         picked = pick_work(urls[0], phones + WARMUP_TECHNICIANS)
         pick_work(urls[1], phones + WARMUP_TECHNICIANS)

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 
 from ..core import audit, clock
 from ..core.actions import Action
@@ -80,11 +80,14 @@ def transition(assignment, to: S, *, actor: Any, action: Action,
     if expect_version is not None:
         stmt = stmt.where(model.version == expect_version)
     before_assignee = assignment.assignee_id
-    if db.session.execute(stmt).rowcount != 1:
+    # The moved row comes back with the move (read afresh by the same statement).
+    moved = db.session.execute(stmt.returning(model).execution_options(
+        populate_existing=True)).scalar_one_or_none()
+    if moved is None:
         db.session.refresh(assignment)
         raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
                            f"it cannot become {to.label.lower()}.", code=code)
-    db.session.refresh(assignment)
+    db.session.expire(assignment, [r.key for r in inspect(model).relationships])
     audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id,
                  before={"status": from_state.value, "assignee_id": before_assignee},
                  after={"status": to.value, "assignee_id": assignment.assignee_id})

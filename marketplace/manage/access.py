@@ -1,7 +1,8 @@
 """Who may see and act on work in progress: its assignee and the firm's members."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 
 from ..accounts.models import TechnicianProfile, User
 from ..errors import NotFound, PermissionDenied
@@ -33,10 +34,29 @@ def assignee_of(user: User, assignment: Assignment) -> TechnicianProfile:
     return tech
 
 
+HELD = "manage_held_assignments"
+
+
+def hold(assignments) -> None:
+    """These assignments' rows were locked (and read afresh) by this transaction outside
+    any savepoint: `lock_assignment` need not lock them again before it ends (and the
+    session keeps them until then)."""
+    db.session.info.setdefault(HELD, {}).update((a.id, a) for a in assignments)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(HELD, None)
+
+
 def lock_assignment(assignment: Assignment) -> None:
     """Serialise actions on one assignment's work (a row lock on PostgreSQL, the write
     lock on SQLite), so that what is read next cannot change underneath; `assignment`
-    is read afresh by the same statement (no refresh needed after it)."""
+    is read afresh by the same statement (no refresh needed after it). Once per
+    transaction: a row this transaction holds already is neither locked nor read again."""
+    if assignment.id in db.session.info.get(HELD, ()):
+        return
     db.session.execute(update(Assignment).where(Assignment.id == assignment.id)
                        .values(version=Assignment.version).returning(Assignment)
                        .execution_options(synchronize_session=False,

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..core.times import parse_instant
 from ..errors import ValidationFailed
@@ -64,9 +65,32 @@ class Judgement:
         return f"{self.distance_m:,} m from the site (radius {self.radius_m} m)."
 
 
+_SETTINGS = "manage_settings_read"
+
+
 def settings_for(firm_id: int) -> ManageSettings:
-    return db.session.scalar(select(ManageSettings).where(ManageSettings.firm_id == firm_id)) \
-        or DEFAULTS
+    """The firm's rules, read once per transaction (a queue's check-in asks for them to
+    judge the fence and the arrival, its check-out again); `settings.save` forgets them."""
+    memo = db.session.info.setdefault(_SETTINGS, {})
+    if firm_id not in memo:
+        memo[firm_id] = db.session.scalar(
+            select(ManageSettings).where(ManageSettings.firm_id == firm_id)) or DEFAULTS
+    return memo[firm_id]
+
+
+def note_settings(firm_id: int, settings: ManageSettings | None) -> None:
+    """The firm's rules (or that it has none) as a caller read them with its work."""
+    db.session.info.setdefault(_SETTINGS, {})[firm_id] = settings or DEFAULTS
+
+
+def forget_settings() -> None:
+    db.session.info.pop(_SETTINGS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_SETTINGS, None)
 
 
 def radius_for(assignment) -> int:

@@ -151,20 +151,13 @@ def _write_answers(user: User, assignment: Assignment, tech_id: int,
                    run: dict[str, tuple[int, dict, datetime]], out: list) -> None:
     if not run:
         return
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     now = clock.now()
-    upsert = dialect.insert(TaskAnswer).values([
+    # The rows sent together to one statement, compiled once whatever their number.
+    held = {a.task_key: a for a in db.session.scalars(_upsert(), [
         {"assignment_id": assignment.id, "task_key": key, "technician_id": tech_id,
          "value": cleaned, "answered_at": at, "received_at": now}
-        for key, (_, cleaned, at) in run.items()])
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["assignment_id", "task_key"],
-        set_={"value": upsert.excluded.value, "answered_at": upsert.excluded.answered_at,
-              "received_at": upsert.excluded.received_at},
-        # A later answer wins, whatever order they arrive in.
-        where=TaskAnswer.answered_at <= upsert.excluded.answered_at)
-    held = {a.task_key: a for a in db.session.scalars(
-        upsert.returning(TaskAnswer), execution_options={"populate_existing": True})}
+        for key, (_, cleaned, at) in run.items()],
+        execution_options={"populate_existing": True})}
     missing = [key for key in run if key not in held]
     if missing:  # an earlier answer than the one held: that one stands
         held.update((a.task_key, a) for a in db.session.scalars(select(TaskAnswer).where(
@@ -176,6 +169,27 @@ def _write_answers(user: User, assignment: Assignment, tech_id: int,
     for key, (position, _, _) in run.items():
         a = held[key]
         out[position] = Held(a.task_key, a.value, a.answered_at, a)
+
+
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert():
+    """Built once per dialect: a queue's answers build no statement of their own."""
+    name = db.engine.dialect.name
+    if name not in _UPSERTS:
+        _UPSERTS[name] = _build_upsert(postgresql if name == "postgresql" else sqlite)
+    return _UPSERTS[name]
+
+
+def _build_upsert(dialect):
+    upsert = dialect.insert(TaskAnswer)
+    return upsert.on_conflict_do_update(
+        index_elements=["assignment_id", "task_key"],
+        set_={"value": upsert.excluded.value, "answered_at": upsert.excluded.answered_at,
+              "received_at": upsert.excluded.received_at},
+        # A later answer wins, whatever order they arrive in.
+        where=TaskAnswer.answered_at <= upsert.excluded.answered_at).returning(TaskAnswer)
 
 
 def _thumbnail(data: bytes) -> bytes:

@@ -21,8 +21,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from flask import has_app_context
-from sqlalchemy import (Float, ForeignKey, Index, Integer, String, and_, cast, delete, event,
-                        func, literal, or_, select, text, union_all)
+from sqlalchemy import (Float, ForeignKey, Index, Integer, String, and_, bindparam, cast,
+                        delete, event, func, literal, or_, select, text, union_all)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -32,6 +32,7 @@ from ..engage.models import Backout, Offer
 from ..extensions import db
 from ..find.models import Assignment
 from . import kpis
+from .access import HELD
 from .models import SlaEvent, WorkRecord
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,31 +143,50 @@ def apply_pending() -> None:
         refresh(sorted(touched))
 
 
+_FACTS: dict[str, object] = {}
+
+
+def _facts_statement():
+    """The KPI definitions' counted rows of the assignments bound as `ids`: built once
+    per dialect (the definitions are fixed), not for every recount."""
+    dialect = db.engine.dialect.name
+    if dialect not in _FACTS:
+        scope = kpis.ForAssignments(bindparam("ids", expanding=True))
+        parts = []
+        for name, group in kpis.sources().items():
+            rows = group[0].source(scope).subquery()
+            scores = [rows.c[k.column] for k in group] + [literal(0.0)]
+            parts.append(select(literal(name).label("source"), rows.c.assignment_id,
+                                rows.c.at, rows.c.firm_id, rows.c.technician_id, rows.c.site,
+                                cast(scores[0], Float).label("s1"),
+                                cast(scores[1], Float).label("s2")))
+        _FACTS[dialect] = union_all(*parts)
+    return _FACTS[dialect]
+
+
 def facts_for(ids) -> list[dict]:
     """The counted rows of these assignments, by the KPI definitions (one statement)."""
-    scope = kpis.ForAssignments(tuple(ids))
-    parts = []
-    for name, group in kpis.sources().items():
-        rows = group[0].source(scope).subquery()
-        scores = [rows.c[k.column] for k in group] + [literal(0.0)]
-        parts.append(select(literal(name).label("source"), rows.c.assignment_id, rows.c.at,
-                            rows.c.firm_id, rows.c.technician_id, rows.c.site,
-                            cast(scores[0], Float).label("s1"),
-                            cast(scores[1], Float).label("s2")))
     return [{"assignment_id": row.assignment_id, "firm_id": row.firm_id,
              "source": row.source, "technician_id": row.technician_id, "site": row.site,
              "at": row.at, "hour": hour_of(row.at), "s1": float(row.s1 or 0.0),
              "s2": float(row.s2 or 0.0)}
-            for row in db.session.execute(union_all(*parts))]
+            for row in db.session.execute(_facts_statement(), {"ids": list(ids)})]
 
 
 def refresh(ids: list[int]) -> None:
     """Replace these assignments' facts and move the hourly sums by the difference."""
     for lo in range(0, len(ids), 500):
         chunk = ids[lo:lo + 500]
-        # Assignments in id order: two recounts of one assignment cannot interleave.
-        db.session.execute(select(Assignment.id).where(Assignment.id.in_(chunk))
-                           .order_by(Assignment.id).with_for_update())
+        # Assignments in id order: two recounts of one assignment cannot interleave (the
+        # rows this transaction holds already are not asked for again).
+        held = db.session.info.get(HELD, ())
+        unheld = [i for i in chunk if i not in held]
+        if unheld:
+            db.session.execute(select(Assignment.id).where(Assignment.id.in_(unheld))
+                               .order_by(Assignment.id).with_for_update())
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(_refresh_statement(), {"ids": chunk})
+            continue
         old = db.session.execute(
             delete(KpiFact).where(KpiFact.assignment_id.in_(chunk))
             .returning(KpiFact.firm_id, KpiFact.source, KpiFact.hour, KpiFact.s1, KpiFact.s2)
@@ -184,19 +204,66 @@ def refresh(ids: list[int]) -> None:
         _add(sorted((k, v) for k, v in delta.items() if v != [0, 0.0, 0.0]))
 
 
+_REFRESH = "manage_rollups_refresh"
+
+
+def _refresh_statement():
+    """PostgreSQL: the same recount as one statement (built once): the old facts deleted,
+    the new ones computed and inserted, and the hourly sums moved by the difference, in
+    key order."""
+    if _REFRESH in _FACTS:
+        return _FACTS[_REFRESH]
+    facts, hourly = KpiFact.__table__, KpiHourly.__table__
+    ids = bindparam("ids", expanding=True)
+    old = (delete(facts).where(facts.c.assignment_id.in_(ids))
+           .returning(facts.c.firm_id, facts.c.source, facts.c.hour, facts.c.s1, facts.c.s2)
+           .cte("old_facts"))
+    found = _facts_statement().subquery()
+    # hour_of in SQL: the epoch is numeric (exact), the hour holds (h-1, h].
+    new = select(found.c.assignment_id, found.c.firm_id, found.c.source,
+                 found.c.technician_id, found.c.site, found.c.at,
+                 cast(func.ceil(func.extract("epoch", found.c.at) / 3600), Integer)
+                 .label("hour"),
+                 func.coalesce(found.c.s1, 0.0).label("s1"),
+                 func.coalesce(found.c.s2, 0.0).label("s2")).cte("new_facts")
+    columns = ["assignment_id", "firm_id", "source", "technician_id", "site", "at", "hour",
+               "s1", "s2"]
+    inserted = facts.insert().from_select(columns, select(*(new.c[c] for c in columns))) \
+        .cte("inserted_facts")
+    moves = union_all(
+        select(old.c.firm_id, old.c.source, old.c.hour, literal(-1).label("n"),
+               (-old.c.s1).label("s1"), (-old.c.s2).label("s2")),
+        select(new.c.firm_id, new.c.source, new.c.hour, literal(1).label("n"),
+               new.c.s1, new.c.s2)).subquery()
+    n, s1, s2 = func.sum(moves.c.n), func.sum(moves.c.s1), func.sum(moves.c.s2)
+    delta = (select(moves.c.firm_id, moves.c.hour, moves.c.source, n, s1, s2)
+             .group_by(moves.c.firm_id, moves.c.hour, moves.c.source)
+             .having(or_(n != 0, s1 != 0, s2 != 0))
+             .order_by(moves.c.firm_id, moves.c.hour, moves.c.source))
+    stmt = postgresql.insert(hourly).from_select(
+        ["firm_id", "hour", "source", "n", "s1", "s2"], delta)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["firm_id", "hour", "source"],
+        set_={"n": hourly.c.n + stmt.excluded.n, "s1": hourly.c.s1 + stmt.excluded.s1,
+              "s2": hourly.c.s2 + stmt.excluded.s2}).add_cte(inserted)
+    _FACTS[_REFRESH] = stmt
+    return stmt
+
+
 def _add(rows: list[tuple[tuple, list]]) -> None:
-    """Add to the hourly sums (rows in key order: concurrent adds lock alike)."""
+    """Add to the hourly sums (rows in key order: concurrent adds lock alike); the rows
+    sent together to one statement, compiled once."""
     if not rows:
         return
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     table = KpiHourly.__table__
-    stmt = dialect.insert(table).values([
-        {"firm_id": f, "source": s, "hour": h, "n": n, "s1": s1, "s2": s2}
-        for (f, s, h), (n, s1, s2) in rows])
+    stmt = dialect.insert(table)
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=["firm_id", "hour", "source"],
         set_={"n": table.c.n + stmt.excluded.n, "s1": table.c.s1 + stmt.excluded.s1,
-              "s2": table.c.s2 + stmt.excluded.s2}))
+              "s2": table.c.s2 + stmt.excluded.s2}), [
+        {"firm_id": f, "source": s, "hour": h, "n": n, "s1": s1, "s2": s2}
+        for (f, s, h), (n, s1, s2) in rows])
 
 
 def rebuild(firm_id: int | None = None, chunk: int = 5000, progress=None) -> int:

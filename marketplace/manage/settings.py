@@ -7,7 +7,7 @@ from ..core import audit
 from ..core.actions import Action
 from ..errors import ValidationFailed
 from ..extensions import db
-from .geofence import DEFAULTS
+from .geofence import DEFAULTS, forget_settings
 from .models import ManageSettings
 
 BOUNDS = {"early_minutes": (0, 240), "late_minutes": (0, 240), "geofence_m": (25, 5000),
@@ -45,6 +45,7 @@ def save(user: User, data) -> ManageSettings:
         for name, value in values.items():
             setattr(row, name, value)
     db.session.flush()
+    forget_settings()
     audit.record(Action.MANAGE_SETTINGS_SAVED, subject_type="manage_settings",
                  subject_id=membership.firm_id, actor=user, firm_id=membership.firm_id,
                  after=values)

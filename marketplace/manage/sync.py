@@ -8,12 +8,15 @@ even at once) gets that first result back. A technician's syncs are
 serialised by a row lock on the technician, taken before any claim (by a queue
 once, by an action sent on its own too), so two deliveries of one queue cannot
 interleave, nor deadlock on each other's keys. A queue is applied set-based: its
-keys claimed by one INSERT, the keys seen before read by one SELECT, each run of
+keys claimed by one INSERT, the keys seen before read by one SELECT, the work it
+names locked and read by one SELECT (with its work record, open visit, the firm's
+rules and the acceptance, so no action locks or reads them again), each run of
 answers to one job written and audited by one statement each, its results stored
 on their claimed rows at its end by one; check-in, check-out and proof go through
 their services one by one, in the queue's order. A refused action (a time in the
 future, work no longer open) is refused once and for all: its error is the stored
-result.
+result. Check-in and check-out refuse before they write; proof, which stores files
+first, runs in a savepoint.
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import attributes
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import clock
@@ -31,9 +35,10 @@ from ..core.uploads import Upload
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from . import proof, visits
-from .access import access_work_as_technician
-from .geofence import Fix
-from .models import AppliedAction
+from ..find.models import Assignment
+from .access import access_work_as_technician, hold
+from .geofence import Fix, note_settings
+from .models import AppliedAction, ManageSettings, Visit, WorkRecord
 
 ACTIONS = ("check_in", "check_out", "answer", "proof")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -60,10 +65,61 @@ class _Batch:
     held: dict[int, object] = field(default_factory=dict)
 
 
-def lock_technician(technician_id: int) -> None:
-    db.session.execute(update(TechnicianProfile).where(TechnicianProfile.id == technician_id)
-                       .values(id=TechnicianProfile.id)
-                       .execution_options(synchronize_session=False))
+_BUILT: dict[str, object] = {}
+
+
+def _built(name: str, build):
+    """A statement built once (its values bound at execution): a queue's replay builds
+    none of its own."""
+    if name not in _BUILT:
+        _BUILT[name] = build()
+    return _BUILT[name]
+
+
+def lock_own_profile(user: User) -> TechnicianProfile:
+    """Lock the technician's row (and read it, in the same statement): a technician's
+    syncs are applied one at a time."""
+    stmt = _built("lock", lambda: (
+        update(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
+        .values(id=TechnicianProfile.id).returning(TechnicianProfile)
+        .execution_options(synchronize_session=False, populate_existing=True)))
+    tech = db.session.scalar(stmt, {"owner": user.id})
+    if tech is None:
+        raise NotFound()
+    if "technician" not in attributes.instance_state(user).dict:
+        attributes.set_committed_value(user, "technician", tech)
+    return tech
+
+
+def _hold_statement():
+    accepted = visits.accepted_query(Assignment.id, Assignment.assignee_id).scalar_subquery()
+    open_visit, highest = visits.visits_read_with_work(Assignment)
+    return (select(Assignment, WorkRecord, Visit, ManageSettings, accepted, highest)
+            .outerjoin(WorkRecord, WorkRecord.assignment_id == Assignment.id)
+            .outerjoin(Visit, open_visit)
+            .outerjoin(ManageSettings, ManageSettings.firm_id == Assignment.firm_id)
+            .where(Assignment.id.in_(bindparam("ids", expanding=True)),
+                   Assignment.assignee_id == bindparam("tech_id"))
+            .order_by(Assignment.id).with_for_update(of=Assignment, key_share=True)
+            .execution_options(populate_existing=True))
+
+
+def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
+    """Lock and read, in one statement, the work a queue names that the technician
+    holds, with its work record, its open visit and highest visit number, its firm's
+    rules and when they accepted it: its actions neither lock nor read these again.
+    (Visits and the record's check-in are written only under the technician's lock,
+    taken by an earlier statement, so this one sees them as they are; unique indexes
+    on the open visit and the record stand behind that.)"""
+    rows = db.session.execute(_built("hold", _hold_statement),
+                              {"ids": sorted(assignment_ids), "tech_id": tech_id}).all()
+    for assignment, record, visit, settings, taken, number in rows:
+        visits.note_accepted(assignment, taken)
+        visits.note_record(assignment, record)
+        visits.note_visits(assignment, visit, number)
+        note_settings(assignment.firm_id, settings)
+        batch.held[assignment.id] = assignment
+    hold([a for a, *_ in rows])
 
 
 def _claim(tech_id: int, key: str, action: str, assignment_id: int) -> int | None:
@@ -122,12 +178,9 @@ def _perform(user: User, action: str, assignment_id: int, at: datetime, data: di
 def apply(user: User, item: dict, upload: Upload | None = None) -> Outcome:
     """Apply one action sent on its own (or return the result of its first delivery),
     serialised with the technician's other syncs like a queue."""
-    tech = user.technician
-    if tech is None:
-        raise NotFound()
     key, action, assignment_id, data = _shape(item)
     # Before the claim: a delivery holding this key may hold the work's lock.
-    lock_technician(tech.id)
+    tech = lock_own_profile(user)
     claimed = _claim(tech.id, key, action, assignment_id)
     if claimed is None:
         first = db.session.scalar(select(AppliedAction).where(
@@ -168,9 +221,11 @@ def _duplicate(first: AppliedAction, key: str, action: str, assignment_id: int) 
 def _store(results: dict[int, tuple[int, dict]]) -> None:
     """The first results, on their claimed rows (one statement for a whole batch)."""
     if results:
-        db.session.execute(update(AppliedAction), [
-            {"id": claimed, "status": status, "result": result}
-            for claimed, (status, result) in results.items()])
+        table = AppliedAction.__table__
+        stmt = _built("store", lambda: update(table).where(table.c.id == bindparam("row"))
+                      .values(status=bindparam("b_status"), result=bindparam("b_result")))
+        db.session.execute(stmt, [{"row": claimed, "b_status": status, "b_result": result}
+                                  for claimed, (status, result) in results.items()])
 
 
 def apply_batch(user: User, items: list) -> list[Outcome]:
@@ -180,16 +235,13 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
     are read by one SELECT, a run of answers to one job is written and audited by one
     statement each, and the results are stored by one; check-in, check-out and proof
     go through their services one by one."""
-    if user.technician is None:
-        raise NotFound()
     if not isinstance(items, list) or not items:
         raise ValidationFailed.field("actions", "Send a list of actions.")
     if len(items) > MAX_BATCH:
         raise ValidationFailed.field("actions", f"At most {MAX_BATCH} actions at once.")
     if not all(isinstance(i, dict) for i in items):
         raise ValidationFailed.field("actions", "Each action is an object.")
-    tech_id = user.technician.id
-    lock_technician(tech_id)
+    tech_id = lock_own_profile(user).id
     outcomes: list[Outcome | None] = [None] * len(items)
     shaped: dict[int, tuple[str, str, int, dict]] = {}
     first_of: dict[str, int] = {}
@@ -207,6 +259,8 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
             AppliedAction.technician_id == tech_id,
             AppliedAction.key.in_([k for k in first_of if k not in claimed])))}
     batch = _Batch()
+    if claimed:
+        _hold_work(tech_id, {shaped[first_of[key]][2] for key in claimed}, batch)
     todo: list[tuple[int, int]] = []    # (position, claimed row) to apply, in order
     for i, (key, action, assignment_id, _) in shaped.items():
         if first_of[key] != i:
@@ -230,18 +284,24 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
 
 
 def _claim_many(tech_id: int, shaped: list[tuple[str, str, int, dict]]) -> dict[str, int]:
-    """Claim the keys never seen: key -> its claimed row."""
+    """Claim the keys never seen: key -> its claimed row. One statement (the rows sent
+    together), compiled once whatever the queue's length."""
     if not shaped:
         return {}
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     now = clock.now()
-    stmt = (dialect.insert(AppliedAction)
-            .values([{"technician_id": tech_id, "key": key, "action": action,
-                      "assignment_id": assignment_id, "status": 0, "received_at": now}
-                     for key, action, assignment_id, _ in shaped])
-            .on_conflict_do_nothing(index_elements=["technician_id", "key"])
-            .returning(AppliedAction.key, AppliedAction.id))
-    return dict(db.session.execute(stmt).all())
+    rows = db.session.execute(_claim_statement(), [
+        {"technician_id": tech_id, "key": key, "action": action, "assignment_id": assignment_id,
+         "status": 0, "received_at": now} for key, action, assignment_id, _ in shaped])
+    return dict(rows.all())
+
+
+def _claim_statement():
+    name = db.engine.dialect.name
+    dialect = postgresql if name == "postgresql" else sqlite
+    return _built(f"claim-{name}", lambda: (
+        dialect.insert(AppliedAction.__table__)
+        .on_conflict_do_nothing(index_elements=["technician_id", "key"])
+        .returning(AppliedAction.key, AppliedAction.id)))
 
 
 def _perform_all(user: User, items: list, shaped: dict, todo: list[tuple[int, int]],
@@ -269,14 +329,18 @@ def _perform_all(user: User, items: list, shaped: dict, todo: list[tuple[int, in
 def _perform_one(user: User, item: dict, key: str, action: str, assignment_id: int,
                  data: dict, claimed: int, batch: _Batch,
                  upload: Upload | None = None) -> Outcome:
-    """One action in a savepoint: refused (its error the stored result) or applied."""
-    savepoint = db.session.begin_nested()
+    """One action: refused (its error the stored result) or applied. Check-in and
+    check-out refuse before they write anything; proof, which stores files first, is
+    applied in a savepoint."""
+    savepoint = db.session.begin_nested() if action == "proof" else None
     try:
         at = parse_instant(item.get("recorded_at"), "recorded_at")
         status, result = _perform(user, action, assignment_id, at, data, upload, batch)
-        savepoint.commit()
+        if savepoint is not None:
+            savepoint.commit()
     except DomainError as exc:
-        savepoint.rollback()
+        if savepoint is not None:
+            savepoint.rollback()
         status, result = exc.status, _error(exc)
     batch.results[claimed] = (status, result)
     return Outcome(key, status, result)

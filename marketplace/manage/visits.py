@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from ..accounts.models import User
 from ..core import audit, clock
@@ -36,20 +36,42 @@ def accepted_at(assignment: Assignment) -> datetime | None:
     memo = db.session.info.setdefault(_ACCEPTED, {})
     key = (assignment.id, assignment.assignee_id, assignment.version)
     if key not in memo:
-        memo[key] = db.session.scalar(select(Offer.responded_at).where(
-            Offer.assignment_id == assignment.id,
-            Offer.technician_id == assignment.assignee_id,
-            Offer.status == OfferStatus.ACCEPTED))
+        memo[key] = db.session.scalar(accepted_query(assignment.id, assignment.assignee_id))
     return memo[key]
 
 
+def accepted_query(assignment_id, assignee_id):
+    """The accepted offer's time (columns or values: a caller reading many jobs at once
+    passes their columns and gets a correlated subquery)."""
+    return select(Offer.responded_at).where(
+        Offer.assignment_id == assignment_id, Offer.technician_id == assignee_id,
+        Offer.status == OfferStatus.ACCEPTED).limit(1)
+
+
+def note_accepted(assignment: Assignment, at: datetime | None) -> None:
+    """What a caller read with the assignment itself (`accepted_query`), for this transaction."""
+    db.session.info.setdefault(_ACCEPTED, {})[
+        (assignment.id, assignment.assignee_id, assignment.version)] = at
+
+
 _ACCEPTED = "manage_accepted_at"
+_RECORDS = "manage_work_records"
+_VISITS = "manage_visits_known"
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_acceptances(session: Session, transaction) -> None:
     if transaction.parent is None:  # the transaction is over: read afresh in the next
         session.info.pop(_ACCEPTED, None)
+        session.info.pop(_RECORDS, None)
+        session.info.pop(_VISITS, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_writes(session: Session, previous_transaction) -> None:
+    """A savepoint rolled back may have taken a record or a visit with it."""
+    session.info.pop(_RECORDS, None)
+    session.info.pop(_VISITS, None)
 
 
 def check_recorded_time(assignment: Assignment, at: datetime, field: str = "recorded_at") -> None:
@@ -64,16 +86,65 @@ def check_recorded_time(assignment: Assignment, at: datetime, field: str = "reco
 
 
 def open_visit(assignment: Assignment) -> Visit | None:
-    return db.session.scalar(select(Visit).where(Visit.assignment_id == assignment.id,
-                                                 Visit.checkout_at.is_(None)))
+    return _visits_known(assignment)[0]
+
+
+def _visits_known(assignment: Assignment) -> tuple[Visit | None, int]:
+    """The open visit (if any) and the highest visit number: one read per transaction
+    (or none, when the caller read them with the work: `note_visits`); only this module
+    writes visits, and it keeps them up to date."""
+    known = db.session.info.get(_VISITS, {})
+    if assignment.id not in known:
+        open_, highest = None, 0
+        for visit in db.session.scalars(select(Visit).where(
+                Visit.assignment_id == assignment.id)):
+            highest = max(highest, visit.number)
+            if visit.checkout_at is None:
+                open_ = visit
+        note_visits(assignment, open_, highest)
+    return db.session.info[_VISITS][assignment.id]
+
+
+def note_visits(assignment: Assignment, open_: Visit | None, highest: int | None) -> None:
+    db.session.info.setdefault(_VISITS, {})[assignment.id] = (open_, highest or 0)
+
+
+def visits_read_with_work(work):
+    """What `note_visits` wants, read with the work (`work` the assignments' table in a
+    SELECT): the open visit's table joined, and the highest number as a column."""
+    numbers = aliased(Visit)
+    highest = select(func.max(numbers.number)).where(
+        numbers.assignment_id == work.id).scalar_subquery()
+    return and_(Visit.assignment_id == work.id, Visit.checkout_at.is_(None)), highest
 
 
 def record_for(assignment: Assignment) -> WorkRecord:
+    return _get_record(assignment) or _new_record(assignment)
+
+
+def _get_record(assignment: Assignment) -> WorkRecord | None:
+    """The work record, kept for the transaction (the session forgets objects nothing
+    refers to): a queue's actions on one job read it once."""
+    known = db.session.info.get(_RECORDS, {})
+    if assignment.id in known:
+        return known[assignment.id]
     record = db.session.get(WorkRecord, assignment.id)
-    if record is None:
-        record = WorkRecord(assignment_id=assignment.id, technician_id=assignment.assignee_id,
-                            revisits=0)
-        db.session.add(record)
+    if record is not None:
+        note_record(assignment, record)
+    return record
+
+
+def note_record(assignment: Assignment, record: WorkRecord | None) -> None:
+    """The work record (or that there is none) as read with the work, locked: only this
+    transaction can write it before it ends, and it does so through `record_for`."""
+    db.session.info.setdefault(_RECORDS, {})[assignment.id] = record
+
+
+def _new_record(assignment: Assignment) -> WorkRecord:
+    record = WorkRecord(assignment_id=assignment.id, technician_id=assignment.assignee_id,
+                        revisits=0)
+    db.session.add(record)
+    note_record(assignment, record)
     return record
 
 
@@ -87,14 +158,20 @@ def check_in(user: User, assignment: Assignment, *, at: datetime, fix: Fix | Non
         raise InvalidState(f"This assignment is {assignment.status.label.lower()}; "
                            "there is nothing to check in to.")
     check_recorded_time(assignment, at)
-    if open_visit(assignment) is not None:
+    opened, highest = _visits_known(assignment)
+    if opened is not None:
         raise InvalidState("You are already checked in here.", code="already_checked_in")
     judgement = judge(assignment, fix, at)
+    record = _get_record(assignment)
+    first = record is None or record.first_checkin_at is None or at < record.first_checkin_at
+    # Before any write: whatever refuses the check-in has refused it by now.
+    arrived = arrival.classify(assignment, at) if first else record.arrival
     if assignment.status == S.ASSIGNED:
+        version = assignment.version
         transition(assignment, S.IN_PROGRESS, actor=user, action=Action.WORK_STARTED,
                    expect_assignee=tech.id)
-    number = (db.session.scalar(select(func.max(Visit.number)).where(
-        Visit.assignment_id == assignment.id)) or 0) + 1
+        _carry_acceptance(assignment, version)
+    number = highest + 1
     visit = Visit(assignment_id=assignment.id, technician_id=tech.id, number=number,
                   checkin_at=at, checkin_received_at=clock.now(),
                   checkin_lat=fix.lat if fix else None, checkin_lon=fix.lon if fix else None,
@@ -102,10 +179,12 @@ def check_in(user: User, assignment: Assignment, *, at: datetime, fix: Fix | Non
                   checkin_distance_m=judgement.distance_m, checkin_geofence=judgement.geofence,
                   checkin_reason=(reason or "").strip()[:300] or None)
     db.session.add(visit)
-    record = record_for(assignment)
-    if record.first_checkin_at is None or at < record.first_checkin_at:
+    note_visits(assignment, visit, number)
+    if record is None:      # written with the visit, in one flush
+        record = _new_record(assignment)
+    if first:
         record.first_checkin_at = at
-        record.arrival = arrival.classify(assignment, at)
+        record.arrival = arrived
         if record.arrival == Arrival.LATE:
             webhooks.emit(assignment.firm_id, "assignment.late", {
                 "assignment_id": assignment.id, "title": assignment.title,
@@ -117,6 +196,14 @@ def check_in(user: User, assignment: Assignment, *, at: datetime, fix: Fix | Non
                         "geofence": judgement.geofence.value,
                         "distance_m": judgement.distance_m, "arrival": record.arrival})
     return visit
+
+
+def _carry_acceptance(assignment: Assignment, version: int) -> None:
+    """A lifecycle move bumps the version, not the accepted offer: keep what was read."""
+    memo = db.session.info.get(_ACCEPTED, {})
+    key = (assignment.id, assignment.assignee_id, version)
+    if key in memo:
+        note_accepted(assignment, memo[key])
 
 
 def check_out(user: User, assignment: Assignment, *, at: datetime, fix: Fix | None,
@@ -142,6 +229,7 @@ def check_out(user: User, assignment: Assignment, *, at: datetime, fix: Fix | No
                                             populate_existing=True)).scalar_one_or_none()
     if closed is None:
         raise InvalidState("You are not checked in here.", code="not_checked_in")
+    note_visits(assignment, None, _visits_known(assignment)[1])
     audit.record(Action.VISIT_CHECKED_OUT, visit, actor=user, firm_id=assignment.firm_id,
                  after={"assignment_id": assignment.id, "at": at,
                         "geofence": judgement.geofence.value,
