@@ -43,12 +43,12 @@ def today():
 @login_required
 def work(work_id: int):
     a = access_work(current_user, work_id)
-    record = db.session.get(WorkRecord, a.id)
-    context = {"a": a, "tasks": proof.progress(a), "visits": visits.visits_of(a),
+    record, now, seen = db.session.get(WorkRecord, a.id), clock.now(), visits.visits_of(a)
+    context = {"a": a, "tasks": proof.progress(a), "visits": seen,
                "record": record, "changes": changes.changes_of(a),
                "clocks": sla.clocks(a, record, visits.accepted_at(a)),
                "new_key": new_key, "categories": EXPENSE_CATEGORIES,
-               "seconds_on_site": visits.seconds_on_site(a.id), "now": clock.now()}
+               "seconds_on_site": visits.seconds_on_site_so_far(seen, now), "now": now}
     if getattr(current_user, "is_firm_user", False):
         context["amounts"] = review.amounts(a) if a.assignee_id else None
         context["state"] = arrival.state_of(a, context["record"], clock.now())

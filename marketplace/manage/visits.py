@@ -243,7 +243,14 @@ def visits_of(assignment: Assignment) -> list[Visit]:
 
 
 def seconds_on_site(assignment_id: int) -> int:
-    """Derived from closed visits, never typed."""
+    """Derived from closed visits, never typed (what hourly pay counts)."""
     rows = db.session.execute(select(Visit.checkin_at, Visit.checkout_at).where(
         Visit.assignment_id == assignment_id, Visit.checkout_at.is_not(None))).all()
     return sum(int((out - start).total_seconds()) for start, out in rows)
+
+
+def seconds_on_site_so_far(visits: list[Visit], now: datetime) -> int:
+    """What the work pages show while someone is on site: the closed visits and the open
+    one up to now."""
+    return sum(max(0, int(((v.checkout_at or now) - v.checkin_at).total_seconds()))
+               for v in visits)

@@ -91,11 +91,14 @@ def test_the_phone_pages_say_what_is_next_and_the_firm_reviews(app, ctx, client,
         "lat": str(job.lat), "lon": str(job.lon), "accuracy": "12",
         "taken_at": clock.now().isoformat()})
     assert posted.status_code == 302
+    clock.travel_to(clock.now() + timedelta(minutes=47), freeze=True)
     page = client.get(f"/work/{job.id}").get_data(as_text=True)
     assert "Visit 1" in page and "At the site" in page and "Check out" in page
+    assert "On site\n0 h 47 min · checked in since" in pages.text(page)   # the open visit counts
     auth.logout()
     auth.login(owner.email)
     review = client.get(f"/work/{job.id}").get_data(as_text=True)
     assert tech.name in review and "At the site" in review and "On site now" in review
+    assert "Time on site\n0 h 47 min so far, on site now" in pages.text(review)
     page = pages.text(review)
     assert "Not done" in page and "Optional, not answered" in page   # a skipped optional task
