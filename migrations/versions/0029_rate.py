@@ -1,7 +1,7 @@
 """Rate: who raised a dispute (a firm contests a technician's "site not ready" report).
 
 Revision ID: 0029_rate
-Revises: 0028_manage_sync
+Revises: 0026_rollups
 Create Date: 2026-12-05 14:30:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0029_rate'
-down_revision = '0028_manage_sync'
+down_revision = '0026_rollups'
 branch_labels = None
 depends_on = None
 
