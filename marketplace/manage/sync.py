@@ -76,13 +76,23 @@ def _built(name: str, build):
     return _BUILT[name]
 
 
+def _lock_statement(dialect: str):
+    if dialect == "postgresql":   # a row lock, nothing written
+        return (select(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
+                .with_for_update(key_share=True).execution_options(populate_existing=True))
+    # SQLite: a write takes the database's write lock at once (a read first would have to
+    # upgrade it later and could fail); it leaves the row, `updated_at` included, as it was.
+    return (update(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
+            .values(id=TechnicianProfile.id, updated_at=TechnicianProfile.updated_at)
+            .returning(TechnicianProfile)
+            .execution_options(synchronize_session=False, populate_existing=True))
+
+
 def lock_own_profile(user: User) -> TechnicianProfile:
     """Lock the technician's row (and read it, in the same statement): a technician's
     syncs are applied one at a time."""
-    stmt = _built("lock", lambda: (
-        update(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
-        .values(id=TechnicianProfile.id).returning(TechnicianProfile)
-        .execution_options(synchronize_session=False, populate_existing=True)))
+    dialect = db.engine.dialect.name
+    stmt = _built(f"lock_{dialect}", lambda: _lock_statement(dialect))
     tech = db.session.scalar(stmt, {"owner": user.id})
     if tech is None:
         raise NotFound()

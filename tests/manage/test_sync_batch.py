@@ -70,7 +70,8 @@ def test_a_queue_locks_its_work_once_and_reads_the_rules_and_the_acceptance_with
     rest = [x for x in s.seen if x not in held and "kpi" not in x and "UNION" not in x]
     assert [x for x in rest if "FROM offers" in x or "FROM work_records" in x] == []
     # One technician lock, one claim, one store, for the whole queue.
-    assert len(s.matching("UPDATE technicians")) == 1
+    assert len(s.matching("UPDATE technicians") + s.matching("FOR NO KEY UPDATE OF technicians")
+               + s.matching("FROM technicians", "FOR NO KEY UPDATE")) == 1
     assert len(s.matching("INSERT INTO applied_actions")) == 1
     assert len(s.matching("UPDATE applied_actions")) == 1
     assert s.matching("SAVEPOINT") == []
@@ -141,3 +142,20 @@ def test_the_acceptance_read_with_the_work_judges_a_time_before_it(app, ctx):
     assert outcomes[0].status == 422
     assert "before you accepted" in outcomes[0].result["error"]["fields"]["recorded_at"]
     assert db.session.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_the_technicians_lock_writes_nothing_to_their_profile(app, ctx):
+    """The lock that serialises a technician's syncs leaves their row as it was (on
+    PostgreSQL a row lock, no write; on SQLite a write of the same values)."""
+    _, tech, job = taken_work(checklist=[])
+    stamp = tech.updated_at
+    db.session.commit()
+    clock.travel_to(job.starts_at + timedelta(minutes=45), freeze=True)
+    with Statements() as s:
+        sync.apply_batch(tech.user, _visit(job, clock.now())[:1])
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(tech), tech.id).updated_at == stamp
+    if db.engine.dialect.name == "postgresql":
+        assert s.matching("FROM technicians", "FOR NO KEY UPDATE")
+        assert not s.matching("UPDATE technicians")
