@@ -99,6 +99,8 @@ class Action(StrEnum):
     PAYOUT_FAILED = "payout.failed"
     PAYOUT_RETRIED = "payout.retried"
     PAYOUT_REVERSED = "payout.reversed"
+    PAYOUT_REVERSAL_REQUESTED = "payout.reversal_requested"
+    PAYOUT_REVERSAL_FAILED = "payout.reversal_failed"
     INSTANT_PAYOUT_REQUESTED = "instant_payout.requested"
     PAY_DOCUMENT_ISSUED = "pay_document.issued"
     # rate

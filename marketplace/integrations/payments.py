@@ -78,6 +78,7 @@ class PayoutState:
     status: str
     method: str = "standard"
     failure_message: str | None = None
+    metadata: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -206,11 +207,21 @@ class Gateway:
                 return found
             after = page.data[-1].id
 
-    def reverse_transfer(self, transfer_id: str, *, amount_cents: int,
-                         key: str) -> TransferState:
-        reversal = self._call(
-            self.client.v1.transfers.reversals.create, transfer_id,
-            {"amount": amount_cents, "expand": ["transfer"]}, key=key)
+    def retrieve_transfer(self, transfer_id: str) -> TransferState:
+        return transfer_state(self._call(self.client.v1.transfers.retrieve, transfer_id))
+
+    def reverse_transfer(self, transfer_id: str, *, amount_cents: int | None = None,
+                         key: str, currency: str = "usd",
+                         metadata: dict | None = None) -> TransferState:
+        """Pull money back from the connected account: `amount_cents`, or (None) all that
+        is left on the transfer. Returns the transfer as it stands after the reversal."""
+        params: dict[str, Any] = {"expand": ["transfer"]}
+        if amount_cents is not None:
+            params["amount"] = to_minor(amount_cents, currency)
+        if metadata:
+            params["metadata"] = {k: str(v) for k, v in metadata.items()}
+        reversal = self._call(self.client.v1.transfers.reversals.create, transfer_id, params,
+                              key=key)
         return transfer_state(reversal.transfer)
 
     def instant_payout_fee_cents(self, amount_cents: int, currency: str = "USD") -> int:
@@ -218,16 +229,41 @@ class Gateway:
         return max((amount_cents * INSTANT_FEE_BPS + 5000) // 10000, INSTANT_FEE_MINIMUM_CENTS)
 
     def create_payout(self, *, account_id: str, amount_cents: int, currency: str,
-                      method: str, key: str) -> PayoutState:
-        payout = self._call(self.client.v1.payouts.create, {
-            "amount": to_minor(amount_cents, currency), "currency": currency.lower(),
-            "method": method, "expand": ["balance_transaction"]}, key=key, account=account_id)
-        txn = payout.balance_transaction
+                      method: str, key: str, metadata: dict | None = None) -> PayoutState:
+        params: dict[str, Any] = {"amount": to_minor(amount_cents, currency),
+                                  "currency": currency.lower(), "method": method,
+                                  "expand": ["balance_transaction"]}
+        if metadata:
+            params["metadata"] = {k: str(v) for k, v in metadata.items()}
+        return self._payout_state(self._call(self.client.v1.payouts.create, params, key=key,
+                                             account=account_id))
+
+    def list_payouts(self, account_id: str, *, since: datetime | None = None,
+                     limit: int = 500) -> list[PayoutState]:
+        """The connected account's payouts, newest first (created at or after `since`)."""
+        found, after = [], None
+        while len(found) < limit:
+            params: dict[str, Any] = {"limit": 100, "expand": ["data.balance_transaction"]}
+            if since is not None:
+                params["created"] = {"gte": int(since.timestamp())}
+            if after:
+                params["starting_after"] = after
+            page = self._call(self.client.v1.payouts.list, params, account=account_id)
+            found += [self._payout_state(p) for p in page.data]
+            if not page.has_more or not page.data:
+                break
+            after = page.data[-1].id
+        return found
+
+    def _payout_state(self, payout: Any) -> PayoutState:
+        txn, currency = payout.balance_transaction, payout.currency
         fee = from_minor(txn.fee, currency) if txn is not None and not isinstance(txn, str) \
-            else (self.instant_payout_fee_cents(amount_cents) if method == "instant" else 0)
-        return PayoutState(payout.id, from_minor(payout.amount, payout.currency), fee,
+            else (self.instant_payout_fee_cents(from_minor(payout.amount, currency))
+                  if payout.method == "instant" else 0)
+        return PayoutState(payout.id, from_minor(payout.amount, currency), fee,
                            _arrival(payout.arrival_date), payout.status, payout.method,
-                           payout.failure_message)
+                           payout.failure_message,
+                           payout.metadata.to_dict() if payout.metadata else {})
 
     # Balances --------------------------------------------------------------
     def balance(self, account_id: str | None = None) -> dict[str, tuple[int, int]]:

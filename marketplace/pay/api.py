@@ -11,7 +11,7 @@ from ..web.api import json_body, query_args
 from ..web.openapi import documented
 from ..web.pagination import page_args, paginate
 from . import balances, instant, statements
-from .payout_models import DocumentKind
+from .payout_models import DocumentKind, IntentStatus
 
 bp = Blueprint("payouts_api", __name__)
 TAGS = ["pay"]
@@ -38,7 +38,7 @@ PAYOUT_OUT = {"type": "object", "required": ["id", "assignment_id", "amount_cent
               "properties": {
                   "id": {"type": "integer"}, "assignment_id": {"type": "integer"},
                   "amount_cents": {"type": "integer"}, "currency": {"type": "string"},
-                  "status": {"type": "string", "enum": ["pending", "sent", "failed", "reversed"]},
+                  "status": {"type": "string", "enum": [s.value for s in IntentStatus]},
                   "transfer_id": {"type": "string", "nullable": True},
                   "reversed_cents": {"type": "integer"},
                   "due_on": {"type": "string", "format": "date"},

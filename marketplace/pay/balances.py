@@ -14,7 +14,7 @@ from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from . import ledger
 from .payables import Payable, PayableStatus
-from .payout_models import DocumentKind, IntentStatus, PayDocument, PayoutIntent
+from .payout_models import TRANSFERRED, DocumentKind, PayDocument, PayoutIntent
 
 K = ledger.Kind
 
@@ -124,5 +124,4 @@ def access_payout(user: User, payout_id: int) -> PayoutIntent:
 
 
 def paid_on(intent: PayoutIntent) -> date | None:
-    return intent.sent_at.date() if intent.sent_at and intent.status in (
-        IntentStatus.SENT, IntentStatus.REVERSED) else None
+    return intent.sent_at.date() if intent.sent_at and intent.status in TRANSFERRED else None

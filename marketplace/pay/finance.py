@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..core import clock
 from ..extensions import db
-from . import ledger
+from . import ledger, payout_reversals
 from .payables import Payable, PayableStatus
 from .payout_models import InstantPayout, InstantStatus, IntentStatus, PayoutIntent
 
@@ -22,6 +22,7 @@ class Desk:
     failed: list[PayoutIntent]
     waiting: list[Payable]          # due, not transferred (no connected account yet)
     instant_failed: list[InstantPayout]
+    sent: list[PayoutIntent]        # transferred (or being reversed): an admin may reverse
 
     @property
     def balanced(self) -> bool:
@@ -42,4 +43,4 @@ def desk(limit: int = 100) -> Desk:
         InstantPayout.status == InstantStatus.FAILED).order_by(InstantPayout.id.desc())
         .limit(limit)).all()
     return Desk(ledger.trial_balance(), list(stuck), list(failed), list(waiting),
-                list(instant_failed))
+                list(instant_failed), payout_reversals.reversible(limit))

@@ -8,7 +8,9 @@ matches a fresh quote is refused and quoted again.
 
 Like a transfer, the payout row is written and committed first, under the key Stripe
 gets; the call happens after commit and its answer is recorded in a second
-transaction. A row left 'requested' is sent again with the same key.
+transaction. A row left 'requested' is sent again with the same key; once that key may
+be older than Stripe's 24-hour idempotency window, Stripe is asked instead whether the
+payout exists (our key is in its metadata) and the row is settled from its answer.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from .payout_models import InstantPayout, InstantStatus
 
 MINIMUM_CENTS = 100          # Stripe's smallest instant payout is $1.00
 KEY_TRUSTED = timedelta(hours=23)
+METADATA = "instant_payout"  # the payout's metadata key naming our row, to find it again
 
 
 @dataclass(frozen=True)
@@ -134,17 +137,16 @@ def instant_task(row_id: int) -> str:
 
 
 def send(row_id: int) -> str:
-    """Ask Stripe for the payout and record its answer (commits): 'pending', 'failed', 'retry'."""
+    """Ask Stripe for the payout and record its answer (commits): 'pending', 'failed',
+    'retry' (or 'paid', when a day-old row is settled from what Stripe says)."""
     row = db.session.get(InstantPayout, row_id, populate_existing=True)
     if row is None or row.status != InstantStatus.REQUESTED:
         db.session.rollback()
         return "skip"
     if clock.now() - row.created_at >= KEY_TRUSTED:
-        _finish(row_id, status=InstantStatus.FAILED,
-                failure="No answer from Stripe within a day; check the account before retrying.")
-        return "failed"
+        return _settle_from_stripe(row)
     call = dict(account_id=row.account_id, amount_cents=row.amount_cents, currency=row.currency,
-                method="instant", key=row.key)
+                method="instant", key=row.key, metadata={METADATA: row.key})
     db.session.commit()
     try:
         payout = payments.gateway().create_payout(**call)
@@ -157,6 +159,38 @@ def send(row_id: int) -> str:
     _finish(row_id, status=InstantStatus.PENDING, payout_id=payout.id, fee_cents=payout.fee_cents,
             arrival_date=payout.arrival_date)
     return "pending"
+
+
+def _settle_from_stripe(row: InstantPayout) -> str:
+    """A day without an answer and Stripe may have forgotten the key: ask Stripe whether
+    the payout exists (by the key in its metadata) and record what it says (commits)."""
+    row_id, account, key = row.id, row.account_id, row.key
+    since = row.created_at - timedelta(minutes=10)
+    db.session.commit()
+    try:
+        made = [p for p in payments.gateway().list_payouts(account, since=since)
+                if (p.metadata or {}).get(METADATA) == key]
+    except PaymentServiceUnavailable:
+        db.session.rollback()
+        return "retry"
+    except PaymentError as exc:
+        current_app.logger.warning("instant payout %s: Stripe lookup failed: %s", row_id, exc)
+        db.session.rollback()
+        return "retry"
+    if not made:
+        _finish(row_id, status=InstantStatus.FAILED,
+                failure="Stripe never made this payout: nothing left your balance. "
+                        "Request it again.")
+        return "failed"
+    payout = made[0]
+    if payout.status in ("failed", "canceled"):
+        _finish(row_id, status=InstantStatus.FAILED, payout_id=payout.id,
+                failure=payout.failure_message or f"Stripe reports the payout {payout.status}.")
+        return "failed"
+    _finish(row_id, status=InstantStatus.PAID if payout.status == "paid"
+            else InstantStatus.PENDING, payout_id=payout.id, fee_cents=payout.fee_cents,
+            arrival_date=payout.arrival_date)
+    return "paid" if payout.status == "paid" else "pending"
 
 
 def _finish(row_id: int, **values) -> None:

@@ -21,7 +21,10 @@ from sqlalchemy import select, update
 from ..core import audit
 from ..core.actions import Action
 from ..core.hooks import hooks
+from ..core.links import path_for
+from ..core.money import format_money
 from ..extensions import db
+from ..notifications.services import notify
 from . import instant, ledger
 from .payables import PayableStatus
 from .payout_models import IntentStatus, PayoutIntent
@@ -85,8 +88,11 @@ def payout_failed(obj: Any, account: str | None) -> None:
                 amount_cents=amount)
 
 
-def transfer_reversed(obj: Any, account: str | None = None) -> None:
-    """`amount_reversed` is the running total: post only what is new."""
+def transfer_reversed(obj: Any, account: str | None = None, *, actor: Any = None,
+                      reason: str | None = None) -> None:
+    """Money pulled back from a transfer, whoever started it (Stripe's event, or an admin's
+    reversal once Stripe answered): `amount_reversed` is the running total, so only what
+    is new is posted, and a second report of the same reversal posts nothing."""
     transfer_id, total = _get(obj, "id"), int(_get(obj, "amount_reversed", 0) or 0)
     intent = db.session.scalar(select(PayoutIntent).where(PayoutIntent.transfer_id == transfer_id)
                                .with_for_update())
@@ -105,8 +111,19 @@ def transfer_reversed(obj: Any, account: str | None = None) -> None:
         .execution_options(synchronize_session=False))
     if full:
         set_payable_status(intent.assignment_id, PayableStatus.REVERSED, PayableStatus.PAID)
-    audit.record(Action.PAYOUT_REVERSED, intent, firm_id=intent.firm_id,
-                 after={"reversed_cents": total})
+    audit.record(Action.PAYOUT_REVERSED, intent, actor=actor, firm_id=intent.firm_id,
+                 after={"reversed_cents": total, **({"reason": reason} if reason else {})})
+    _tell_reversed(intent, delta, total, reason)
+
+
+def _tell_reversed(intent: PayoutIntent, delta: int, total: int, reason: str | None) -> None:
+    amount = format_money(delta, intent.currency)
+    body = (f"{amount} paid for \u201c{intent.assignment.title}\u201d was taken back from "
+            "your payout account.")
+    if reason:
+        body += f" Reason: {reason}"
+    notify(intent.technician.user, "payout.reversed", f"Payout reversed: {amount}", body,
+           link=path_for("payouts.earnings"), dedupe_key=f"payout-reversed:{intent.id}:{total}")
 
 
 HANDLERS: dict[str, Handler] = {

@@ -19,12 +19,18 @@ class IntentStatus(StrEnum):
     PENDING = "pending"      # ledger moved, Stripe not (yet) known to have the transfer
     SENT = "sent"            # the transfer exists; its id is recorded
     FAILED = "failed"        # Stripe refused; waits for an admin's retry
+    REVERSING = "reversing"  # an admin asked Stripe to reverse the transfer; no answer yet
     REVERSED = "reversed"    # the transfer was reversed (the money is back with the platform)
 
     @property
     def label(self) -> str:
         return {"pending": "Sending", "sent": "Transferred", "failed": "Failed",
-                "reversed": "Reversed"}[self.value]
+                "reversing": "Reversing", "reversed": "Reversed"}[self.value]
+
+
+# The payouts whose transfer Stripe made (reversed or being reversed since): what the
+# technician was paid, what 1099 totals count and what reconciliation expects at Stripe.
+TRANSFERRED = (IntentStatus.SENT, IntentStatus.REVERSING, IntentStatus.REVERSED)
 
 
 class PayoutIntent(db.Model):

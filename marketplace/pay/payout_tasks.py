@@ -27,10 +27,11 @@ def run_task(assignment_id: int | None = None) -> dict:
 
 @celery.task(name="pay.payouts.sweep")
 def sweep_task() -> dict:
-    from . import instant, transfers
+    from . import instant, payout_reversals, transfers
     result = transfers.run()
     return {"opened": result.opened, "sent": result.sent, "retry": result.retry,
-            "failed": result.failed, "instant": instant.sweep()}
+            "failed": result.failed, "instant": instant.sweep(),
+            "reversed": payout_reversals.sweep()}
 
 
 def enqueue_after_commit(assignment_id: int) -> None:

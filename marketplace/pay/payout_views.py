@@ -134,3 +134,23 @@ def spend_panel(user) -> dict:
     docs = db.session.scalars(statements.documents_for(user, start=start, end=end)).all()
     return {"month_cents": sum(d.total_cents for d in docs), "count": len(docs),
             "balances": balances.firm_balances(user.membership.firm_id)}
+
+
+@bp.get("/finance/payouts/<int:intent_id>/reverse")
+@admin_required
+def reverse_payout_form(intent_id: int):
+    from . import payout_reversals
+    return render_template("pay/payouts_reverse.html",
+                           intent=payout_reversals.get_intent(intent_id))
+
+
+@bp.post("/finance/payouts/<int:intent_id>/reverse")
+@admin_required
+def reverse_payout(intent_id: int):
+    from . import payout_reversals
+    ok, _ = act(lambda: payout_reversals.request_reversal(intent_id, current_user,
+                                                          request.form.get("reason", "")),
+                "Reversal sent to Stripe: the money comes back to the platform and the "
+                "technician is told.", field="reason")
+    return redirect(url_for("payouts.finance_desk") if ok
+                    else url_for("payouts.reverse_payout_form", intent_id=intent_id))

@@ -17,7 +17,7 @@ from ..core.progress import Progress, report
 from ..extensions import db
 from ..integrations import payments
 from . import ledger
-from .payout_models import IntentStatus, PayoutIntent
+from .payout_models import TRANSFERRED, PayoutIntent
 from .rails_models import TopUp, TopUpStatus
 
 
@@ -87,7 +87,7 @@ def reconcile(progress: Progress | None = None) -> Report:
             totals[row.type] += row.amount_cents
         report(progress, done, total, f"{len(result.differences)} differences")
     for transfer_id, intent in sorted(ours.items(), key=lambda item: item[1].id):
-        if intent.status in (IntentStatus.SENT, IntentStatus.REVERSED):
+        if intent.status in TRANSFERRED:
             result.differences.append(Difference(
                 "transfer", transfer_id, intent.amount_cents, None,
                 f"recorded for assignment {intent.assignment_id}, missing at Stripe"))

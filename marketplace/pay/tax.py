@@ -19,7 +19,7 @@ from ..core.csvsafe import write_csv
 from ..core.money import cents_to_decimal_str
 from ..errors import ValidationFailed
 from ..extensions import db
-from .payout_models import IntentStatus, PayoutIntent
+from .payout_models import TRANSFERRED, PayoutIntent
 
 THRESHOLDS = {1: 60_000, 2026: 200_000}   # cents, from the year given on
 
@@ -59,7 +59,7 @@ def annual_totals(year: object, currency: str = "USD") -> list[TaxRow]:
         select(TechnicianProfile.id, User.name, User.email, paid, func.count(PayoutIntent.id))
         .join(TechnicianProfile, TechnicianProfile.id == PayoutIntent.technician_id)
         .join(User, User.id == TechnicianProfile.user_id)
-        .where(PayoutIntent.status.in_((IntentStatus.SENT, IntentStatus.REVERSED)),
+        .where(PayoutIntent.status.in_(TRANSFERRED),
                PayoutIntent.sent_at >= start, PayoutIntent.sent_at < end,
                PayoutIntent.currency == currency)
         .group_by(TechnicianProfile.id, User.name, User.email)

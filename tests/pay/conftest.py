@@ -11,7 +11,7 @@ its state reset for each test, the app's SDK pointed at it through STRIPE_API_BA
 Fault kinds: server_error (500 before the effect), unavailable (503), timeout (the
 effect happens, the answer comes after the client gave up), lost_response (the effect
 happens, the connection drops), decline (the next card is declined),
-insufficient_balance (the next transfer or payout). The SDK retries 5xx, timeouts and
+insufficient_balance (the next transfer, payout or transfer reversal). The SDK retries 5xx, timeouts and
 lost connections with the same idempotency key, as it does against Stripe.
 """
 from __future__ import annotations

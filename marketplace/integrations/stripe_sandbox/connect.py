@@ -125,6 +125,10 @@ def reverse_transfer(sb, call, transfer_id: str) -> tuple[int, dict]:
     if amount > left:
         raise ApiError.invalid("amount", f"Reversal amount ({amount}) is greater than the "
                                f"amount left on the transfer ({left}).", "amount_too_large")
+    if call.fault == "insufficient_balance":
+        raise ApiError(400, "invalid_request_error", "The destination account does not have "
+                       "enough available funds to reverse this transfer.",
+                       code="balance_insufficient")
     reversal = sb.store.add({
         "id": new_id("trr"), "object": "transfer_reversal", "amount": amount,
         "currency": transfer["currency"], "transfer": transfer_id, "created": now(),
