@@ -5,6 +5,11 @@ webhooks, task sends): the callbacks run after the caller commits and are
 dropped if it rolls back, so nothing is announced that did not happen. They
 call `on_rollback(fn)` to undo what had to happen first (a file written before
 the row naming it): run if the transaction rolls back, dropped on commit.
+
+What a transaction read or did that later steps of the same transaction reuse (the
+locks it holds, rules it read, recounts it owes) lives under `session.info` keys that
+modules declare with `per_transaction(key)`: they are forgotten when the outermost
+transaction ends, committed or rolled back.
 """
 from __future__ import annotations
 
@@ -16,6 +21,12 @@ from sqlalchemy.orm import Session
 
 _KEY = "after_commit_callbacks"
 _UNDO = "after_rollback_callbacks"
+_PER_TRANSACTION: set[str] = set()
+
+
+def per_transaction(*keys: str) -> None:
+    """Declare `session.info` keys that last as long as the outermost transaction."""
+    _PER_TRANSACTION.update(keys)
 
 
 def on_commit(callback: Callable[[], None]) -> None:
@@ -46,3 +57,10 @@ def _run_callbacks(session: Session) -> None:
 def _drop_callbacks(session: Session) -> None:
     session.info.pop(_KEY, None)
     _run(session.info.pop(_UNDO, []), "after-rollback")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        for key in _PER_TRANSACTION:
+            session.info.pop(key, None)

@@ -1,10 +1,10 @@
 """Who may see and act on work in progress: its assignee and the firm's members."""
 from __future__ import annotations
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session
+from sqlalchemy import update
 
 from ..accounts.models import TechnicianProfile, User
+from ..core.transactions import per_transaction
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..find.access import access_assignment
@@ -44,10 +44,7 @@ def hold(assignments) -> None:
     db.session.info.setdefault(HELD, {}).update((a.id, a) for a in assignments)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _release(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(HELD, None)
+per_transaction(HELD)
 
 
 def lock_assignment(assignment: Assignment) -> None:

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from ..core.times import parse_instant
+from ..core.transactions import per_transaction
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..find.geo import haversine_km
@@ -87,10 +87,7 @@ def forget_settings() -> None:
     db.session.info.pop(_SETTINGS, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_SETTINGS, None)
+per_transaction(_SETTINGS)
 
 
 def radius_for(assignment) -> int:

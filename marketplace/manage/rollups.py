@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.audit import AuditEntry
+from ..core.transactions import per_transaction
 from ..core.types import UTCDateTime
 from ..engage.models import Backout, Offer
 from ..extensions import db
@@ -125,10 +126,7 @@ def _before_commit(session: Session) -> None:
         apply_pending()
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
+per_transaction(PENDING)
 
 
 def apply_pending() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from ..accounts.models import User
 from ..core import audit, clock
 from ..core.actions import Action
+from ..core.transactions import per_transaction
 from ..engage.models import Offer, OfferStatus
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
@@ -59,12 +60,7 @@ _RECORDS = "manage_work_records"
 _VISITS = "manage_visits_known"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_acceptances(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the transaction is over: read afresh in the next
-        session.info.pop(_ACCEPTED, None)
-        session.info.pop(_RECORDS, None)
-        session.info.pop(_VISITS, None)
+per_transaction(_ACCEPTED, _RECORDS, _VISITS)   # the next transaction reads afresh
 
 
 @event.listens_for(Session, "after_soft_rollback")

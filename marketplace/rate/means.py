@@ -7,10 +7,10 @@ is data, the defaults documented in reliability stand.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, event, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from ..core import clock
+from ..core.transactions import per_transaction
 from ..extensions import db
 from .models import EventStatus, PlatformMean, RateEvent
 from .reliability import COMPONENT_SHARES, DEFAULT_MEANS, KINDS
@@ -114,7 +114,4 @@ def forget() -> None:
 
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_means(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_KEY, None)
+per_transaction(_KEY)

@@ -3,10 +3,8 @@ the firm's own lists there, the firm's scorecard on an offer and on feed cards, 
 the dashboard reminder to rate finished work."""
 from __future__ import annotations
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
 from ..accounts.policy import firm_id_of
+from ..core.transactions import per_transaction
 from ..extensions import db
 from ..web.ui import plural
 from . import firm_scores, ratings, scorecards
@@ -15,10 +13,7 @@ from . import firm_scores, ratings, scorecards
 _LOADED = "rate_profile_loaded"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_loaded(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_LOADED, None)
+per_transaction(_LOADED)
 
 
 def _loaded(subject):

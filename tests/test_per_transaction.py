@@ -1,0 +1,24 @@
+"""What a transaction keeps for its own later steps lasts until it ends, not longer."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from marketplace.core.transactions import per_transaction
+from marketplace.extensions import db
+
+KEY = "test_per_transaction_memo"
+per_transaction(KEY)
+
+
+def test_a_per_transaction_key_outlives_a_savepoint_and_ends_with_the_transaction(app, ctx):
+    for end in (db.session.commit, db.session.rollback):
+        db.session.execute(text("SELECT 1"))
+        db.session.info[KEY] = {"held": 1}
+        with db.session.begin_nested():
+            db.session.execute(text("SELECT 1"))
+        assert db.session.info[KEY] == {"held": 1}     # a savepoint's end is not the end
+        end()
+        assert KEY not in db.session.info
+    db.session.info["not_declared"] = 1
+    db.session.commit()
+    assert db.session.info.pop("not_declared") == 1    # undeclared keys are left alone
