@@ -1,16 +1,19 @@
-"""Pay over JSON: balances, statements, invoices, payouts and instant payouts (/api/v1/pay)."""
+"""Pay over JSON: balances, funds, pay settings, statements, invoices, payouts and instant
+payouts (/api/v1/pay)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from ..accounts.access import firm_required, login_required, technician_required
+from ..accounts.models import Role
+from ..accounts.policy import firm_id_of
 from ..errors import NotFound
 from ..web import schema as s
 from ..web.api import json_body, query_args
 from ..web.openapi import documented
 from ..web.pagination import page_args, paginate
-from . import balances, instant, statements
+from . import balances, funding, instant, reserves, settings, statements
 from .payout_models import DocumentKind, IntentStatus
 
 bp = Blueprint("payouts_api", __name__)
@@ -57,6 +60,24 @@ INSTANT_OUT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "amount_cents": {"type": "integer"},
     "fee_cents": {"type": "integer"}, "status": {"type": "string"},
     "arrival_date": {"type": "string", "format": "date", "nullable": True}}}
+FUNDS_OUT = {"type": "object", "description": "What the firm has, in cents, as its Funds page shows",
+             "properties": {k: {"type": "integer"} for k in (
+                 "available_cents", "pending_cents", "reserved_cents", "credit_limit_cents",
+                 "credit_used_cents", "credit_room_cents", "spendable_cents")} | {
+                 "net_terms_days": {"type": "integer", "nullable": True,
+                                    "description": "null without net terms"},
+                 "currency": {"type": "string"}}}
+SETTINGS_FIELDS = {
+    "auto_approve_days": s.integer(min(settings.AUTO_APPROVE_DAYS),
+                                   max(settings.AUTO_APPROVE_DAYS),
+                                   description="days of silence before submitted work is "
+                                               "approved on its own"),
+    "payment_terms_days": {"type": "integer", "enum": list(settings.PAYMENT_TERMS),
+                           "description": "days after approval a technician is paid "
+                                          "(0: on approval)"}}
+SETTINGS_IN = s.obj(SETTINGS_FIELDS, required=tuple(SETTINGS_FIELDS))
+SETTINGS_OUT = {"type": "object", "properties": SETTINGS_FIELDS | {
+    "payment_terms_label": {"type": "string"}}}
 QUOTE_PARAMS = [{"name": "amount_cents", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 100, "maximum": 10**9},
                  "description": "default: everything available"}]
@@ -89,6 +110,50 @@ def payout_json(p) -> dict:
             errors=(403,))
 def get_balances():
     return jsonify(balances.balances_for(current_user).as_dict())
+
+
+def settings_json(current) -> dict:
+    return {"auto_approve_days": current.auto_approve_days,
+            "payment_terms_days": current.payment_terms_days,
+            "payment_terms_label": current.terms_label}
+
+
+@bp.get("/pay/funds")
+@firm_required()
+@documented("Your firm's funds: available, pending top-ups, reserved for routed work and "
+            "net-terms credit", tags=TAGS, response=FUNDS_OUT, errors=(403,))
+def get_funds():
+    firm_id = firm_id_of(current_user)
+    funds, terms = reserves.funds_of(firm_id), funding.terms_for(firm_id)
+    return jsonify({"available_cents": funds.available_cents,
+                    "pending_cents": funds.pending_cents,
+                    "reserved_cents": funds.reserved_cents,
+                    "credit_limit_cents": funds.credit_limit_cents,
+                    "credit_used_cents": funds.credit_used_cents,
+                    "credit_room_cents": funds.credit_room_cents,
+                    "spendable_cents": funds.spendable_cents,
+                    "net_terms_days": terms.days if terms else None,
+                    "currency": funds.currency})
+
+
+@bp.get("/pay/settings")
+@firm_required()
+@documented("Your firm's pay settings: when silent work is approved, when technicians are paid",
+            tags=TAGS, response=SETTINGS_OUT, errors=(403,))
+def get_settings():
+    return jsonify(settings_json(settings.for_firm(firm_id_of(current_user))))
+
+
+@bp.put("/pay/settings")
+@firm_required(Role.OWNER, Role.MANAGER)
+@documented("Change your firm's pay settings (owners and managers); offers show the new "
+            "payout date", tags=TAGS, request=SETTINGS_IN, response=SETTINGS_OUT,
+            errors=(403,))
+def put_settings():
+    body = json_body()
+    return jsonify(settings_json(settings.update_settings(
+        current_user, firm_id_of(current_user), auto_approve_days=body["auto_approve_days"],
+        payment_terms_days=body["payment_terms_days"])))
 
 
 def _documents(kind: DocumentKind):
