@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..accounts.policy import firm_id_of
@@ -80,7 +81,7 @@ def upcoming(tech_id: int) -> list[Payable]:
     """Payables not yet transferred, soonest first."""
     return list(db.session.scalars(select(Payable).where(
         Payable.technician_id == tech_id, Payable.status == PayableStatus.PENDING)
-        .order_by(Payable.due_on, Payable.id)))
+        .options(joinedload(Payable.assignment)).order_by(Payable.due_on, Payable.id)))
 
 
 @dataclass(frozen=True)

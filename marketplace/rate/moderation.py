@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..accounts.policy import is_member
@@ -103,13 +104,24 @@ def dispute(user: User, event: RateEvent, reason: str) -> Dispute:
             Dispute.assignment_id == event.assignment_id, Dispute.technician_id == tech.id,
             Dispute.kind == event.kind)):
         raise InvalidState("You have already disputed this event.")
-    item = Dispute(assignment_id=event.assignment_id, technician_id=tech.id, kind=event.kind,
-                   reason=reason)
-    db.session.add(item)
-    db.session.flush()
+    item = _add_once(Dispute(assignment_id=event.assignment_id, technician_id=tech.id,
+                             kind=event.kind, reason=reason),
+                     "You have already disputed this event.")
     audit.record(Action.RATE_EVENT_DISPUTED, item, actor=user, firm_id=event.firm_id,
                  after={"kind": event.kind, "assignment_id": event.assignment_id,
                         "reason": reason})
+    return item
+
+
+def _add_once(item: Dispute, already: str) -> Dispute:
+    """Insert a dispute; one raised in between by a concurrent request (the unique key on
+    assignment, technician and kind) is refused with `already`, not an error."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+            db.session.flush()
+    except IntegrityError:
+        raise InvalidState(already) from None
     return item
 
 
@@ -142,10 +154,10 @@ def contest_site_report(user: User, rating: Rating, reason: str) -> Dispute:
             raise PermissionDenied(refusal)
         raise InvalidState(refusal)
     reason = _reason(reason, limit=500)
-    item = Dispute(assignment_id=rating.assignment_id, technician_id=rating.technician_id,
-                   kind=SITE_NOT_READY, reason=reason, raised_by_id=user.id)
-    db.session.add(item)
-    db.session.flush()
+    item = _add_once(Dispute(assignment_id=rating.assignment_id,
+                             technician_id=rating.technician_id, kind=SITE_NOT_READY,
+                             reason=reason, raised_by_id=user.id),
+                     "Your firm has already contested this report.")
     audit.record(Action.RATE_EVENT_DISPUTED, item, actor=user, firm_id=rating.firm_id,
                  after={"kind": SITE_NOT_READY, "assignment_id": rating.assignment_id,
                         "technician_id": rating.technician_id, "reason": reason})

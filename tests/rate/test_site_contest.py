@@ -101,3 +101,19 @@ def test_the_firm_contests_from_the_rating_page(app, client, auth):
     auth.login(admin_email, factories.PASSWORD)
     queue = client.get("/admin/ratings").get_data(as_text=True)
     assert "contests" in queue and "was not ready" in queue and "Note to both sides" in queue
+
+
+def test_a_dispute_raised_in_between_is_refused_not_an_error(app, ctx):
+    """Two requests that both pass the "not yet disputed" check: the second insert meets
+    the unique key and is refused with the same message."""
+    from marketplace.rate.models import Dispute
+    from tests.manage.helpers import taken_work
+    _, tech, job = taken_work()
+    first = Dispute(assignment_id=job.id, technician_id=tech.id, kind="on_time", reason="a")
+    moderation._add_once(first, "already")
+    with pytest.raises(InvalidState) as refused:
+        moderation._add_once(Dispute(assignment_id=job.id, technician_id=tech.id,
+                                     kind="on_time", reason="b"), "already")
+    assert refused.value.message == "already"
+    db.session.commit()                      # the first survives the refused second
+    assert db.session.query(Dispute).filter_by(assignment_id=job.id).count() == 1
