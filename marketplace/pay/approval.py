@@ -42,7 +42,7 @@ def due_on(assignment, approved_at: datetime, terms_days: int):
 
 
 def settle(assignment, total_cents: int, labour_cents: int, currency: str,
-           fee_bps: int) -> tuple[ledger.LedgerTransaction | None, int]:
+           fee_bps: int) -> tuple[ledger.Posted | None, int]:
     """One ledger transaction: the assignment's whole reserve out, the total less the fee to
     the technician, the fee to the platform, the rest back to the firm. Returns it and the fee."""
     held = reserves.reserved_for(assignment)

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import clock
@@ -40,6 +41,17 @@ from .ledger_sql import upsert
 
 
 Line = tuple[LedgerAccount, int]
+_ROLLED_UP = frozenset(kind for kind in Kind if kind.rolled_up)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A transaction as posted (or as first posted, for a key seen before)."""
+    id: int
+    key: str
+    memo: str
+    ref: str
+    posted_at: datetime
 
 
 def _owner_key(kind: Kind, owner_id: int | None) -> int:
@@ -91,18 +103,20 @@ def _checked(lines: list[Line]) -> list[tuple[int, str, int]]:
     return rows
 
 
-def post(key: str, *, memo: str, ref: str, lines: list[Line]) -> LedgerTransaction:
-    """Record one balanced transaction; the same key again returns the first one."""
+def post(key: str, *, memo: str, ref: str, lines: list[Line]) -> Posted:
+    """Record one balanced transaction; the same key again returns the first one (a key
+    reused for different lines is refused)."""
     rows = _checked(lines)
     if not key or len(key) > 160:
         raise InvalidState("A ledger transaction needs a key of at most 160 characters.",
                            code="ledger_refused")
     now, memo, ref = clock.now(), memo[:200], ref[:80]
-    rolled = {acct.id for acct, _ in lines if Kind(acct.kind).rolled_up}
+    rolled = {acct.id for acct, _ in lines if acct.kind in _ROLLED_UP}
     write = ledger_sql.post_postgres if ledger_sql.is_postgres() else ledger_sql.post_portable
     tx_id, fresh = write(key, memo, ref, now, rows, rolled)
     if tx_id is None:
-        return ledger_sql.replayed(key, rows)
+        first = ledger_sql.replayed(key, rows)
+        return Posted(first.id, first.key, first.memo, first.ref, first.posted_at)
     if len(fresh) != len(rows) - len(rolled):
         raise InvalidState("A ledger account is missing.", code="ledger_refused")
     for acct, _ in lines:   # keep locked accounts in step without reading them again
@@ -111,14 +125,11 @@ def post(key: str, *, memo: str, ref: str, lines: list[Line]) -> LedgerTransacti
         _, bal, count = fresh[acct.id]
         set_committed_value(acct, "balance_cents", bal)
         set_committed_value(acct, "entry_count", count)
-    tx = LedgerTransaction(id=tx_id, key=key, memo=memo, ref=ref, posted_at=now)
-    make_transient_to_detached(tx)
-    db.session.add(tx)
-    return tx
+    return Posted(tx_id, key, memo, ref, now)
 
 
 def move(key: str, *, memo: str, ref: str, source: LedgerAccount, target: LedgerAccount,
-         amount_cents: int) -> LedgerTransaction:
+         amount_cents: int) -> Posted:
     """Take amount_cents from source and give it to target (source -x, target +x)."""
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise InvalidState("A move is of a positive whole number of cents.", code="ledger_refused")
@@ -158,7 +169,7 @@ def balances_of(owner_id: int, kinds: list[Kind], currency: str = "USD") -> dict
     return {Kind(kind): found.get(kind, 0) for kind in kinds}
 
 
-def entries_of(tx: LedgerTransaction) -> list[LedgerEntry]:
+def entries_of(tx: Posted | LedgerTransaction) -> list[LedgerEntry]:
     return list(db.session.scalars(select(LedgerEntry).where(
         LedgerEntry.transaction_id == tx.id).order_by(LedgerEntry.id)))
 
@@ -227,6 +238,6 @@ def roll_up() -> dict[int, int]:
     return ledger_sql.roll_up()
 
 
-__all__ = ["PLATFORM", "Kind", "LedgerAccount", "LedgerTransaction", "LedgerEntry", "LedgerDelta",
+__all__ = ["PLATFORM", "Kind", "Posted", "LedgerAccount", "LedgerTransaction", "LedgerEntry", "LedgerDelta",
            "Difference", "account", "post", "move", "balance", "balance_of", "entries_of",
            "sum_by_ref", "verify", "trial_balance", "roll_up"]

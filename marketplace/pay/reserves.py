@@ -131,7 +131,7 @@ def giving_back(firm_id: int, currency: str, amount_cents: int,
 
 
 def release(assignment, key: str, *, memo: str, fee_cents: int = 0,
-            technician_id: int | None = None) -> tuple[ledger.LedgerTransaction | None, int]:
+            technician_id: int | None = None) -> tuple[ledger.Posted | None, int]:
     """Give the assignment's whole reserve back to its firm, less a late-cancellation fee
     that goes to the technician. Returns the ledger transaction and the fee it paid."""
     available, credit, reserved = lock_funds(assignment.firm_id, assignment.currency)
