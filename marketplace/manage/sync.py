@@ -1,19 +1,21 @@
 """Actions a phone queued (offline or not), applied exactly once each.
 
 Every action carries a client-made idempotency key, the time it happened on
-the device and, for check-in/out, the position then. The key is claimed by an
-INSERT that does nothing on a conflict: the first delivery applies the action
-and stores its result; any later delivery (a retry, the same queue sent twice,
-even at once) gets that first result back. A technician's syncs are
-serialised by a row lock on the technician, taken before any claim (by a queue
-once, by an action sent on its own too), so two deliveries of one queue cannot
-interleave, nor deadlock on each other's keys. A queue is applied set-based: its
-keys claimed by one INSERT, the keys seen before read by one SELECT, the work it
-names locked and read by one SELECT (with its work record, open visit, the firm's
-rules and the acceptance, so no action locks or reads them again), each run of
-answers to one job written and audited by one statement each, its results stored
-on their claimed rows at its end by one; check-in, check-out and proof go through
-their services one by one, in the queue's order. A refused action (a time in the
+the device and, for check-in/out, the position then. The first delivery applies
+the action and stores its key with its result; any later delivery (a retry, the
+same queue sent twice, even at once) gets that first result back. A technician's
+syncs are serialised by a row lock on the technician, taken before their keys are
+read (by a queue once, by an action sent on its own too): a delivery reads which
+keys were stored before, applies the others and stores them, all under that lock,
+so two deliveries of one queue cannot interleave; the unique key on (technician,
+key) stands behind it (a plain INSERT: a key stored meanwhile would fail the whole
+transaction, never apply an action twice). A queue is applied set-based: the keys
+seen before read by one SELECT, the work it names locked and read by one SELECT
+(with its work record, open visit, the firm's rules and the acceptance, so no action
+locks or reads them again), each run of answers to one job written and audited by
+one statement each, its keys and results stored at its end by one INSERT;
+check-in, check-out and proof go through their services one by one, in the
+queue's order. A refused action (a time in the
 future, work no longer open) is refused once and for all: its error is the stored
 result. Check-in and check-out refuse before they write; proof, which stores files
 first, runs in a savepoint.
@@ -25,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import attributes
 
 from ..accounts.models import TechnicianProfile, User
@@ -59,10 +60,18 @@ class Outcome:
 
 @dataclass
 class _Batch:
-    """What one queue's replay keeps until its end: results to store in one statement,
-    and the work it loaded (the session forgets objects nothing refers to)."""
-    results: dict[int, tuple[int, dict]] = field(default_factory=dict)
+    """What one queue's replay keeps until its end: its keys and their results, to store
+    in one statement, and the work it loaded (the session forgets objects nothing
+    refers to)."""
+    tech_id: int
+    results: dict[str, dict] = field(default_factory=dict)
     held: dict[int, object] = field(default_factory=dict)
+
+    def done(self, key: str, action: str, assignment_id: int, status: int,
+             result: dict) -> None:
+        self.results[key] = {"technician_id": self.tech_id, "key": key, "action": action,
+                             "assignment_id": assignment_id, "status": status,
+                             "result": result}
 
 
 _BUILT: dict[str, object] = {}
@@ -132,14 +141,18 @@ def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
     hold([a for a, *_ in rows])
 
 
-def _claim(tech_id: int, key: str, action: str, assignment_id: int) -> int | None:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = (dialect.insert(AppliedAction)
-            .values(technician_id=tech_id, key=key, action=action, assignment_id=assignment_id,
-                    status=0, received_at=clock.now())
-            .on_conflict_do_nothing(index_elements=["technician_id", "key"])
-            .returning(AppliedAction.id))
-    return db.session.scalar(stmt)
+def _stored(tech_id: int, keys) -> dict[str, tuple[str, int, int, dict | None]]:
+    """The keys among these stored before (under the technician's lock): key -> (action,
+    assignment, status, result). One statement, built once."""
+    if not keys:
+        return {}
+    table = AppliedAction.__table__
+    stmt = _built("stored", lambda: select(
+        table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result)
+        .where(table.c.technician_id == bindparam("tech_id"),
+               table.c.key.in_(bindparam("keys", expanding=True))))
+    return {key: rest for key, *rest in db.session.execute(
+        stmt, {"tech_id": tech_id, "keys": sorted(keys)})}
 
 
 def _perform(user: User, action: str, assignment_id: int, at: datetime, data: dict,
@@ -189,16 +202,13 @@ def apply(user: User, item: dict, upload: Upload | None = None) -> Outcome:
     """Apply one action sent on its own (or return the result of its first delivery),
     serialised with the technician's other syncs like a queue."""
     key, action, assignment_id, data = _shape(item)
-    # Before the claim: a delivery holding this key may hold the work's lock.
+    # Before the keys are read: a delivery holding this key may hold the work's lock.
     tech = lock_own_profile(user)
-    claimed = _claim(tech.id, key, action, assignment_id)
-    if claimed is None:
-        first = db.session.scalar(select(AppliedAction).where(
-            AppliedAction.technician_id == tech.id, AppliedAction.key == key))
+    first = _stored(tech.id, [key]).get(key)
+    if first is not None:
         return _duplicate(first, key, action, assignment_id)
-    batch = _Batch()
-    outcome = _perform_one(user, item, key, action, assignment_id, data, claimed, batch,
-                           upload)
+    batch = _Batch(tech.id)
+    outcome = _perform_one(user, item, key, action, assignment_id, data, batch, upload)
     _store(batch.results)
     return outcome
 
@@ -221,30 +231,30 @@ def _shape(item: dict) -> tuple[str, str, int, dict]:
     return key, action, assignment_id, data
 
 
-def _duplicate(first: AppliedAction, key: str, action: str, assignment_id: int) -> Outcome:
-    if first.action != action or first.assignment_id != assignment_id:
+def _duplicate(first: tuple[str, int, int, dict | None], key: str, action: str,
+               assignment_id: int) -> Outcome:
+    first_action, first_assignment, status, result = first
+    if first_action != action or first_assignment != assignment_id:
         return Outcome(key, 422, _error(ValidationFailed.field(
             "key", "This key was used for another action.")), duplicate=True)
-    return Outcome(key, first.status, first.result or {}, duplicate=True)
+    return Outcome(key, status, result or {}, duplicate=True)
 
 
-def _store(results: dict[int, tuple[int, dict]]) -> None:
-    """The first results, on their claimed rows (one statement for a whole batch)."""
+def _store(results: dict[str, dict]) -> None:
+    """The keys applied and their first results (one statement for a whole batch)."""
     if results:
-        table = AppliedAction.__table__
-        stmt = _built("store", lambda: update(table).where(table.c.id == bindparam("row"))
-                      .values(status=bindparam("b_status"), result=bindparam("b_result")))
-        db.session.execute(stmt, [{"row": claimed, "b_status": status, "b_result": result}
-                                  for claimed, (status, result) in results.items()])
+        now = clock.now()
+        stmt = _built("store", lambda: AppliedAction.__table__.insert())
+        db.session.execute(stmt, [{**row, "received_at": now} for row in results.values()])
 
 
 def apply_batch(user: User, items: list) -> list[Outcome]:
     """A queue, in the order the phone recorded it; each action stands on its own.
 
-    Set-based: the queue's keys are claimed by one INSERT, the keys delivered before
-    are read by one SELECT, a run of answers to one job is written and audited by one
-    statement each, and the results are stored by one; check-in, check-out and proof
-    go through their services one by one."""
+    Set-based: the keys delivered before are read by one SELECT, a run of answers to
+    one job is written and audited by one statement each, and the new keys with their
+    results are stored by one INSERT; check-in, check-out and proof go through their
+    services one by one."""
     if not isinstance(items, list) or not items:
         raise ValidationFailed.field("actions", "Send a list of actions.")
     if len(items) > MAX_BATCH:
@@ -262,23 +272,19 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
             outcomes[i] = Outcome(str(item.get("key"))[:64], exc.status, _error(exc))
             continue
         first_of.setdefault(shaped[i][0], i)
-    claimed = _claim_many(tech_id, [shaped[i] for i in first_of.values()])
-    earlier = {}
-    if len(claimed) < len(first_of):
-        earlier = {a.key: a for a in db.session.scalars(select(AppliedAction).where(
-            AppliedAction.technician_id == tech_id,
-            AppliedAction.key.in_([k for k in first_of if k not in claimed])))}
-    batch = _Batch()
-    if claimed:
-        _hold_work(tech_id, {shaped[first_of[key]][2] for key in claimed}, batch)
-    todo: list[tuple[int, int]] = []    # (position, claimed row) to apply, in order
+    earlier = _stored(tech_id, first_of)
+    batch = _Batch(tech_id)
+    new = [key for key in first_of if key not in earlier]
+    if new:
+        _hold_work(tech_id, {shaped[first_of[key]][2] for key in new}, batch)
+    todo: list[int] = []                # positions to apply, in order
     for i, (key, action, assignment_id, _) in shaped.items():
         if first_of[key] != i:
             continue                    # a repeat within the queue: answered below
-        if key in claimed:
-            todo.append((i, claimed[key]))
-        else:
+        if key in earlier:
             outcomes[i] = _duplicate(earlier[key], key, action, assignment_id)
+        else:
+            todo.append(i)
     _perform_all(user, items, shaped, todo, outcomes, batch)
     for i, (key, action, assignment_id, _) in shaped.items():
         if first_of[key] != i:          # earlier in this very queue
@@ -293,42 +299,21 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
     return outcomes
 
 
-def _claim_many(tech_id: int, shaped: list[tuple[str, str, int, dict]]) -> dict[str, int]:
-    """Claim the keys never seen: key -> its claimed row. One statement (the rows sent
-    together), compiled once whatever the queue's length."""
-    if not shaped:
-        return {}
-    now = clock.now()
-    rows = db.session.execute(_claim_statement(), [
-        {"technician_id": tech_id, "key": key, "action": action, "assignment_id": assignment_id,
-         "status": 0, "received_at": now} for key, action, assignment_id, _ in shaped])
-    return dict(rows.all())
-
-
-def _claim_statement():
-    name = db.engine.dialect.name
-    dialect = postgresql if name == "postgresql" else sqlite
-    return _built(f"claim-{name}", lambda: (
-        dialect.insert(AppliedAction.__table__)
-        .on_conflict_do_nothing(index_elements=["technician_id", "key"])
-        .returning(AppliedAction.key, AppliedAction.id)))
-
-
-def _perform_all(user: User, items: list, shaped: dict, todo: list[tuple[int, int]],
+def _perform_all(user: User, items: list, shaped: dict, todo: list[int],
                  outcomes: list, batch: _Batch) -> None:
-    """Apply the claimed actions in order: consecutive answers on one job together."""
+    """Apply the new actions in order: consecutive answers on one job together."""
     at = 0
     while at < len(todo):
-        i, claimed = todo[at]
+        i = todo[at]
         key, action, assignment_id, data = shaped[i]
         if action != "answer":
             outcomes[i] = _perform_one(user, items[i], key, action, assignment_id, data,
-                                       claimed, batch)
+                                       batch)
             at += 1
             continue
         run = [todo[at]]
         while at + len(run) < len(todo):
-            nxt = shaped[todo[at + len(run)][0]]
+            nxt = shaped[todo[at + len(run)]]
             if nxt[1] != "answer" or nxt[2] != assignment_id:
                 break
             run.append(todo[at + len(run)])
@@ -337,8 +322,7 @@ def _perform_all(user: User, items: list, shaped: dict, todo: list[tuple[int, in
 
 
 def _perform_one(user: User, item: dict, key: str, action: str, assignment_id: int,
-                 data: dict, claimed: int, batch: _Batch,
-                 upload: Upload | None = None) -> Outcome:
+                 data: dict, batch: _Batch, upload: Upload | None = None) -> Outcome:
     """One action: refused (its error the stored result) or applied. Check-in and
     check-out refuse before they write anything; proof, which stores files first, is
     applied in a savepoint."""
@@ -352,16 +336,16 @@ def _perform_one(user: User, item: dict, key: str, action: str, assignment_id: i
         if savepoint is not None:
             savepoint.rollback()
         status, result = exc.status, _error(exc)
-    batch.results[claimed] = (status, result)
+    batch.done(key, action, assignment_id, status, result)
     return Outcome(key, status, result)
 
 
-def _answer_run(user: User, items: list, shaped: dict, run: list[tuple[int, int]],
+def _answer_run(user: User, items: list, shaped: dict, run: list[int],
                 outcomes: list, batch: _Batch) -> None:
     """Answers to one job, one after the other in the queue: written together."""
     refused: dict[int, DomainError] = {}
     answers = []
-    for i, _ in run:
+    for i in run:
         data = shaped[i][3]
         try:
             at = parse_instant(items[i].get("recorded_at"), "recorded_at")
@@ -373,21 +357,22 @@ def _answer_run(user: User, items: list, shaped: dict, run: list[tuple[int, int]
     done: dict[int, object] = {}
     if answers:     # no savepoint: what refuses the run does so before anything is written
         try:
-            assignment = access_work_as_technician(user, shaped[run[0][0]][2])
+            assignment = access_work_as_technician(user, shaped[run[0]][2])
             batch.held[assignment.id] = assignment
             held = proof.answer_tasks(user, assignment, [a[1:] for a in answers])
             done = {i: answer for (i, *_), answer in zip(answers, held)}
         except DomainError as exc:
             done = {i: exc for i, *_ in answers}
-    for i, claimed in run:
+    for i in run:
         found = refused.get(i) or done.get(i)
         if isinstance(found, DomainError):
             status, result = found.status, _error(found)
         else:
             status, result = 200, {"task": found.task_key, "value": found.value,
                                    "answered_at": found.answered_at.isoformat()}
-        batch.results[claimed] = (status, result)
-        outcomes[i] = Outcome(shaped[i][0], status, result)
+        key, action, assignment_id, _ = shaped[i]
+        batch.done(key, action, assignment_id, status, result)
+        outcomes[i] = Outcome(key, status, result)
 
 
 def _error(exc: DomainError) -> dict:

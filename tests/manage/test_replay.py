@@ -188,14 +188,14 @@ def test_a_single_action_racing_a_queue_that_holds_its_key_applies_once(app, ctx
     queue = [item("s-result-01", 12, "result", {"choice": "Pass"}), shared]
 
     racer = _other_app(app, poolclass=NullPool)
-    claimed, release = threading.Event(), threading.Event()
+    storing, release = threading.Event(), threading.Event()
     outcomes: dict[str, object] = {}
 
-    def pause_after_the_claim(conn, cursor, statement, params, context, many):
-        # The single action stops once it holds its key, before it touches the work.
-        if threading.current_thread().name == "single" and not claimed.is_set() \
+    def pause_as_it_stores(conn, cursor, statement, params, context, many):
+        # The single action stops as it stores its key, its work done, not committed.
+        if threading.current_thread().name == "single" and not storing.is_set() \
                 and statement.lstrip().upper().startswith("INSERT INTO APPLIED_ACTIONS"):
-            claimed.set()
+            storing.set()
             release.wait(timeout=30)
 
     def run(name, fn):
@@ -211,13 +211,13 @@ def test_a_single_action_racing_a_queue_that_holds_its_key_applies_once(app, ctx
                 db.session.remove()
 
     with racer.app_context():
-        event.listen(db.engine, "after_cursor_execute", pause_after_the_claim)
+        event.listen(db.engine, "after_cursor_execute", pause_as_it_stores)
     single = threading.Thread(name="single", target=run,
                               args=("single", lambda user: sync.apply(user, shared)))
     batch = threading.Thread(name="batch", target=run,
                              args=("batch", lambda user: sync.apply_batch(user, queue)))
     single.start()
-    assert claimed.wait(timeout=30)
+    assert storing.wait(timeout=30)
     batch.start()
     deadline = time.monotonic() + 30
     with db.engine.connect() as conn:

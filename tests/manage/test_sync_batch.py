@@ -69,11 +69,12 @@ def test_a_queue_locks_its_work_once_and_reads_the_rules_and_the_acceptance_with
     # (The KPI and score recounts before commit read their own sources.)
     rest = [x for x in s.seen if x not in held and "kpi" not in x and "UNION" not in x]
     assert [x for x in rest if "FROM offers" in x or "FROM work_records" in x] == []
-    # One technician lock, one claim, one store, for the whole queue.
+    # One technician lock, one read of the keys stored before, one store, for the queue.
     assert len(s.matching("UPDATE technicians") + s.matching("FOR NO KEY UPDATE OF technicians")
                + s.matching("FROM technicians", "FOR NO KEY UPDATE")) == 1
+    assert len(s.matching("FROM applied_actions")) == 1
     assert len(s.matching("INSERT INTO applied_actions")) == 1
-    assert len(s.matching("UPDATE applied_actions")) == 1
+    assert s.matching("UPDATE applied_actions") == []
     assert s.matching("SAVEPOINT") == []
     visit = db.session.scalar(select(Visit).where(Visit.assignment_id == job.id))
     assert visit.checkout_at is not None and visit.number == 1
