@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String, cast, func, literal_column, null, select, union_all
+from sqlalchemy import Float, Integer, String, bindparam, cast, func, literal_column, null, select, union_all
 
 from ..engage.models import Backout
 from ..core.types import UTCDateTime
@@ -66,9 +66,11 @@ def _src(tag: str):
     return literal_column(f"'{tag}'").label("src")
 
 
-def _facts_statement(assignment_id: int):
-    """Rows (src, tech, n1, n2, n3, at1, at2, at3, t1, t2, ident); the first select's
-    columns give the types (UTC timestamps on every backend)."""
+def _build_facts_statement():
+    """Rows (src, tech, n1, n2, n3, at1, at2, at3, t1, t2, ident) of the assignment bound
+    as `aid`; the first select's columns give the types (UTC timestamps on every
+    backend)."""
+    assignment_id = bindparam("aid")
     w, b, r, d, s, e = WorkRecord, Backout, Rating, Dispute, SlaEvent, RateEvent
     # Typed NULLs: PostgreSQL resolves a UNION's column types pair by pair.
     n, at, t, i = (cast(null(), Float), cast(null(), UTCDateTime), cast(null(), String),
@@ -101,10 +103,20 @@ def _facts_statement(assignment_id: int):
     return union_all(work, job, backouts, ratings, disputes, sla, stored)
 
 
+_FACTS: list = []
+
+
+def _facts_statement():
+    """Built once (it runs at every event an assignment's records produce)."""
+    if not _FACTS:
+        _FACTS.append(_build_facts_statement())
+    return _FACTS[0]
+
+
 def facts(assignment_id: int) -> Facts:
     found = Facts()
     for src, tech, n1, n2, n3, at1, at2, at3, t1, t2, ident in \
-            db.session.execute(_facts_statement(assignment_id)).all():
+            db.session.execute(_facts_statement(), {"aid": assignment_id}).all():
         if src == "w":
             found.work = (tech, t1, n1, at1, at2, at3)
         elif src == "b":

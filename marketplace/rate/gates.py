@@ -6,7 +6,7 @@ them like credentials; when scorecards change, pool memberships are checked agai
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from ..accounts.models import User
 from ..core import audit, clock
@@ -111,21 +111,34 @@ def set_minimums(user: User, rset: RequirementSet, *, min_reliability: int | Non
     return rset
 
 
+_GATED: list = []
+
+
+def _gated_members():
+    """The technicians' memberships (bound as `techs`) of pools whose set asks for minimum
+    scores, active or removed for falling below them: built once (it runs whenever a
+    scorecard moves)."""
+    if not _GATED:
+        gated = select(ScoreMinimum.requirement_set_id).where(or_(
+            ScoreMinimum.min_rating_x100.is_not(None),
+            ScoreMinimum.min_completed_jobs.is_not(None),
+            ScoreMinimum.min_reliability.is_not(None)))
+        _GATED.append(
+            select(PoolMember, TalentPool.requirement_set_id)
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .where(PoolMember.technician_id.in_(bindparam("techs", expanding=True)),
+                   TalentPool.requirement_set_id.in_(gated),
+                   or_(PoolMember.status == PoolMemberStatus.ACTIVE,
+                       and_(PoolMember.status == PoolMemberStatus.REMOVED,
+                            PoolMember.removed_reason == BELOW_MINIMUM))))
+    return _GATED[0]
+
+
 def scores_changed(technician_ids: set[int]) -> None:
     """Scorecards changed: pools whose set asks for minimum scores are checked again."""
     if not technician_ids:
         return
-    gated = select(ScoreMinimum.requirement_set_id).where(or_(
-        ScoreMinimum.min_rating_x100.is_not(None), ScoreMinimum.min_completed_jobs.is_not(None),
-        ScoreMinimum.min_reliability.is_not(None)))
-    rows = db.session.execute(
-        select(PoolMember, TalentPool.requirement_set_id)
-        .join(TalentPool, TalentPool.id == PoolMember.pool_id)
-        .where(PoolMember.technician_id.in_(sorted(technician_ids)),
-               TalentPool.requirement_set_id.in_(gated),
-               or_(PoolMember.status == PoolMemberStatus.ACTIVE,
-                   and_(PoolMember.status == PoolMemberStatus.REMOVED,
-                        PoolMember.removed_reason == BELOW_MINIMUM)))).all()
+    rows = db.session.execute(_gated_members(), {"techs": sorted(technician_ids)}).all()
     today = clock.today()
     for member, set_id in rows:
         ok = compliance.compliant_ids(set_id, today, [member.technician_id])
