@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..accounts.models import Role, User
 from ..accounts.policy import firm_id_of, require_member
@@ -124,19 +124,29 @@ def emit(firm_id: int, event_type: str, data: dict) -> int:
     """Queue `event_type` for each of the firm's endpoints that wants it."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event {event_type!r}")
-    endpoints = db.session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.firm_id == firm_id, WebhookEndpoint.enabled.is_(True))).all()
     sent = 0
     stamp = clock.now().isoformat()
-    for endpoint in endpoints:
-        if event_type not in (endpoint.event_types or []):
+    for endpoint_id, wanted in db.session.execute(_subscribed(), {"firm": firm_id}):
+        if event_type not in (wanted or []):
             continue
-        outbox.enqueue("webhook", {"endpoint_id": endpoint.id, "type": event_type,
+        outbox.enqueue("webhook", {"endpoint_id": endpoint_id, "type": event_type,
                                    "timestamp": stamp, "data": data},
-                       subject=event_type, ref=ref_of(endpoint.id),
+                       subject=event_type, ref=ref_of(endpoint_id),
                        message_id="msg_" + outbox.new_key())
         sent += 1
     return sent
+
+
+_SUBSCRIBED: list = []
+
+
+def _subscribed():
+    """The firm's (bound as `firm`) enabled endpoints and the events each wants: built
+    once (it runs at every lifecycle move)."""
+    if not _SUBSCRIBED:
+        _SUBSCRIBED.append(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.firm_id == bindparam("firm"), WebhookEndpoint.enabled.is_(True)))
+    return _SUBSCRIBED[0]
 
 
 def deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[OutboxMessage]:
