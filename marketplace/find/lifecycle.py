@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import bindparam, inspect, update
 
 from ..core import audit, clock
 from ..core.actions import Action
@@ -70,30 +70,53 @@ def transition(assignment, to: S, *, actor: Any, action: Action,
     changes and InvalidState says what the assignment is now."""
     model = type(assignment)
     from_state = assignment.status
-    stmt = (update(model)
-            .where(model.id == assignment.id, model.status == from_state,
-                   model.status.in_(sources_of(to)))
-            .values(status=to, version=model.version + 1, updated_at=clock.now(), **values)
-            .execution_options(synchronize_session=False))
-    if expect_assignee is not None:
-        stmt = stmt.where(model.assignee_id == expect_assignee)
-    if expect_version is not None:
-        stmt = stmt.where(model.version == expect_version)
+    keys = tuple(sorted(values))
+    stmt = _move_statement(model, to, keys, expect_assignee is not None,
+                           expect_version is not None)
+    params = {"m_id": assignment.id, "m_from": from_state, "m_now": clock.now(),
+              "m_assignee": expect_assignee, "m_version": expect_version,
+              **{f"v_{k}": values[k] for k in keys}}
     before_assignee = assignment.assignee_id
     # The moved row comes back with the move (read afresh by the same statement).
-    moved = db.session.execute(stmt.returning(model).execution_options(
-        populate_existing=True)).scalar_one_or_none()
+    moved = db.session.execute(stmt, params).scalar_one_or_none()
     if moved is None:
         db.session.refresh(assignment)
         raise InvalidState(message or f"This assignment is {assignment.status.label.lower()}; "
                            f"it cannot become {to.label.lower()}.", code=code)
-    db.session.expire(assignment, [r.key for r in inspect(model).relationships])
+    db.session.expire(assignment, _relationships(model))
     audit.record(action, assignment, actor=actor, firm_id=assignment.firm_id,
                  before={"status": from_state.value, "assignee_id": before_assignee},
                  after={"status": to.value, "assignee_id": assignment.assignee_id})
     assignment_transitioned.send(assignment, from_state=from_state, to_state=to,
                                  actor=actor, action=action, **values)
     return from_state
+
+
+_MOVES: dict[tuple, object] = {}
+
+
+def _move_statement(model, to: S, keys: tuple[str, ...], by_assignee: bool, by_version: bool):
+    """The conditional UPDATE of one shape of move, built once (values bound at each):
+    from the state read (`m_from`), only where `to` may be reached from, and, when
+    asked, still with the assignee or version read; the moved row returned."""
+    shape = (model, to, keys, by_assignee, by_version)
+    if shape not in _MOVES:
+        stmt = (update(model)
+                .where(model.id == bindparam("m_id"), model.status == bindparam("m_from"),
+                       model.status.in_(sources_of(to)))
+                .values(status=to, version=model.version + 1, updated_at=bindparam("m_now"),
+                        **{k: bindparam(f"v_{k}") for k in keys}))
+        if by_assignee:
+            stmt = stmt.where(model.assignee_id == bindparam("m_assignee"))
+        if by_version:
+            stmt = stmt.where(model.version == bindparam("m_version"))
+        _MOVES[shape] = stmt.returning(model).execution_options(
+            synchronize_session=False, populate_existing=True)
+    return _MOVES[shape]
+
+
+def _relationships(model) -> list[str]:
+    return [r.key for r in inspect(model).relationships]
 
 
 def reschedule(assignment, starts_at: datetime, ends_at: datetime, *, actor: Any,
