@@ -75,7 +75,7 @@ def record_many(action: str, subject_type: str, rows: list[dict], *,
     stamp = clock.now()
     actor_id = getattr(actor, "id", actor)
     request_id = g.get("request_id") if has_request_context() else None
-    db.session.execute(insert(AuditEntry), [
+    db.session.execute(insert(AuditEntry.__table__), [
         {"occurred_at": stamp, "actor_id": actor_id, "action": action,
          "subject_type": subject_type, "subject_id": row.get("subject_id"), "firm_id": firm_id,
          "before": _jsonable(row.get("before")), "after": _jsonable(row.get("after")),

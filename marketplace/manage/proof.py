@@ -108,7 +108,7 @@ def answer_task(user: User, assignment: Assignment, key: str, value, *,
     result = answer_tasks(user, assignment, [(key, value, at)])[0]
     if isinstance(result, ValidationFailed):
         raise result
-    return result.answer
+    return db.session.get(TaskAnswer, result.answer_id, populate_existing=True)
 
 
 class Held(NamedTuple):
@@ -116,7 +116,7 @@ class Held(NamedTuple):
     task_key: str
     value: dict
     answered_at: datetime
-    answer: TaskAnswer
+    answer_id: int
 
 
 def answer_tasks(user: User, assignment: Assignment,
@@ -153,22 +153,23 @@ def _write_answers(user: User, assignment: Assignment, tech_id: int,
         return
     now = clock.now()
     # The rows sent together to one statement, compiled once whatever their number.
-    held = {a.task_key: a for a in db.session.scalars(_upsert(), [
+    held = {row.task_key: row for row in db.session.execute(_upsert(), [
         {"assignment_id": assignment.id, "task_key": key, "technician_id": tech_id,
          "value": cleaned, "answered_at": at, "received_at": now}
-        for key, (_, cleaned, at) in run.items()],
-        execution_options={"populate_existing": True})}
+        for key, (_, cleaned, at) in run.items()])}
     missing = [key for key in run if key not in held]
     if missing:  # an earlier answer than the one held: that one stands
-        held.update((a.task_key, a) for a in db.session.scalars(select(TaskAnswer).where(
-            TaskAnswer.assignment_id == assignment.id, TaskAnswer.task_key.in_(missing))))
+        t = TaskAnswer.__table__
+        held.update((row.task_key, row) for row in db.session.execute(
+            select(t.c.task_key, t.c.value, t.c.answered_at, t.c.id).where(
+                t.c.assignment_id == assignment.id, t.c.task_key.in_(missing))))
     audit.record_many(Action.TASK_ANSWERED, TaskAnswer.__tablename__, [
         {"subject_id": held[key].id,
          "after": {"assignment_id": assignment.id, "task": key, "value": cleaned}}
         for key, (_, cleaned, _) in run.items()], actor=user, firm_id=assignment.firm_id)
     for key, (position, _, _) in run.items():
-        a = held[key]
-        out[position] = Held(a.task_key, a.value, a.answered_at, a)
+        row = held[key]
+        out[position] = Held(row.task_key, row.value, row.answered_at, row.id)
 
 
 _UPSERTS: dict[str, object] = {}
@@ -183,13 +184,16 @@ def _upsert():
 
 
 def _build_upsert(dialect):
-    upsert = dialect.insert(TaskAnswer)
+    """On the table, returning the columns the sync answers with (no objects to keep)."""
+    t = TaskAnswer.__table__
+    upsert = dialect.insert(t)
     return upsert.on_conflict_do_update(
         index_elements=["assignment_id", "task_key"],
         set_={"value": upsert.excluded.value, "answered_at": upsert.excluded.answered_at,
               "received_at": upsert.excluded.received_at},
         # A later answer wins, whatever order they arrive in.
-        where=TaskAnswer.answered_at <= upsert.excluded.answered_at).returning(TaskAnswer)
+        where=t.c.answered_at <= upsert.excluded.answered_at).returning(
+            t.c.task_key, t.c.value, t.c.answered_at, t.c.id)
 
 
 def _thumbnail(data: bytes) -> bytes:

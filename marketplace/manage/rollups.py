@@ -109,11 +109,14 @@ def _flushed(session: Session, context) -> None:
             touched.add(obj.subject_id)
 
 
+AUDIT_TABLE = AuditEntry.__table__
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _executed(state) -> None:
     """Audit rows written set-based (`audit.record_many`) by a sweep's change of many."""
-    if state.is_insert and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditEntry and isinstance(state.parameters, list):
+    if state.is_insert and getattr(state.statement, "table", None) is AUDIT_TABLE \
+            and isinstance(state.parameters, list):
         state.session.info.setdefault(PENDING, set()).update(
             p.get("subject_id") for p in state.parameters
             if p.get("subject_type") == ASSIGNMENTS)
