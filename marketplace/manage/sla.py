@@ -10,7 +10,7 @@ the rows it inserted are announced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, exists, func, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,7 +103,19 @@ def _due_sql(kind: str, dialect: str):
             "completion": Assignment.ends_at}[kind]
     if dialect == "postgresql":
         return base + func.make_interval(0, 0, 0, 0, 0, minutes)
-    return func.datetime(base, func.printf("+%d minutes", minutes))
+    return _sqlite_shift(base, minutes, "+")
+
+
+def _sqlite_shift(stamp, minutes, sign: str):
+    """A stored SQLite time moved by whole minutes, to the microsecond: `datetime()` drops
+    the fraction of a second, which whole minutes never change, so it is put back."""
+    return func.datetime(stamp, func.printf(sign + "%d minutes", minutes)) \
+        .concat(func.substr(stamp, 20))
+
+
+def _sqlite_now(now: datetime) -> str:
+    """`now` as SQLite stores times (microseconds always written), for comparing as text."""
+    return now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def sweep(now: datetime | None = None) -> list[tuple[int, str, str]]:
@@ -114,7 +126,7 @@ def sweep(now: datetime | None = None) -> list[tuple[int, str, str]]:
     selects = []
     for kind in KINDS:
         due = _due_sql(kind, dialect)
-        now_sql = now if dialect == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
+        now_sql = now if dialect == "postgresql" else _sqlite_now(now)
         breach = select(Assignment.id, literal(kind), literal("breach"), stamp).where(
             _open(kind), due < now_sql)
         # Warnings: the firm's warning minutes before the due time.
@@ -122,7 +134,7 @@ def sweep(now: datetime | None = None) -> list[tuple[int, str, str]]:
         if dialect == "postgresql":
             warn_from = due - func.make_interval(0, 0, 0, 0, 0, warn_window)
         else:
-            warn_from = func.datetime(due, func.printf("-%d minutes", warn_window))
+            warn_from = _sqlite_shift(due, warn_window, "-")
         warning = select(Assignment.id, literal(kind), literal("warning"), stamp).where(
             _open(kind), warn_from < now_sql, due >= now_sql)
         selects += [breach, warning]

@@ -65,3 +65,27 @@ def test_a_response_clock_breaches_when_nobody_accepts(app, ctx):
     assert (job.id, "response", "breach") in sla.sweep()
     # No sweep ran while it was at risk: the breach alone is recorded.
     assert db.session.scalar(select(func.count()).select_from(SlaEvent)) == 1
+
+
+def test_the_sweep_judges_a_clock_due_within_a_second_to_the_microsecond(app, ctx):
+    """A due time half a second past the minute: neither the warning nor the breach comes
+    early (SQLite's datetime() used to drop the fraction and record both 0.5 s early)."""
+    owner, tech, job = taken_work()
+    job.starts_at += timedelta(milliseconds=500)
+    job.ends_at += timedelta(milliseconds=500)
+    job.sla_arrival_minutes = 10
+    db.session.commit()
+    due = job.starts_at + timedelta(minutes=10)
+    warn_from = due - timedelta(minutes=30)
+    tiny = timedelta(microseconds=1)
+    for at, expected in [(warn_from - timedelta(milliseconds=200), []),
+                         (warn_from, []),
+                         (warn_from + tiny, [(job.id, "arrival", "warning")]),
+                         (due - timedelta(milliseconds=200), []),
+                         (due, []),
+                         (due + tiny, [(job.id, "arrival", "breach")])]:
+        clock.travel_to(at, freeze=True)
+        assert sla.sweep() == expected, at
+        state = sla.clocks(job, None, None)[0].state
+        assert state == ("breached" if at > due else "at_risk" if at > warn_from
+                         else "running"), at
