@@ -52,3 +52,27 @@ def test_instant_payout_paid_and_failed_events_settle_it(pay_app, stripe_sandbox
     out = 1000 + quote.fee_cents
     assert tech_balances(tech.id) == (0, paid - out, out)
     assert balanced()
+
+
+def test_a_standard_payout_to_the_bank_is_counted_paid_once_and_a_failed_one_not_at_all(
+        pay_app, stripe_sandbox, ctx, client):
+    """Stripe's own schedule pays a connected account's balance out to the bank: the money
+    the transfer put in transit is paid out when that payout reaches the bank, once."""
+    _, tech, job, account = approved(stripe_sandbox, terms=0)
+    sent = intent_of(job.id).amount_cents
+    assert tech_balances(tech.id) == (0, sent, 0)
+    stripe_sandbox.take_events()
+    gw = payments.gateway()
+    # As Stripe's daily schedule would: the first bounces, the second reaches the bank.
+    bounced = gw.create_payout(account_id=account, amount_cents=sent, currency="USD",
+                               method="standard", key="schedule-run-1")
+    stripe_sandbox.settle_payout(bounced.id, fail_code="account_closed")
+    assert set(stripe_sandbox.deliver_events(client, times=2)) == {200}
+    assert tech_balances(tech.id) == (0, sent, 0)      # never paid: nothing to undo
+    again = gw.create_payout(account_id=account, amount_cents=sent, currency="USD",
+                             method="standard", key="schedule-run-2")
+    stripe_sandbox.settle_payout(again.id)
+    assert set(stripe_sandbox.deliver_events(client, times=2)) == {200}
+    assert tech_balances(tech.id) == (0, 0, sent)
+    assert gw.balance(account)["USD"][0] == 0
+    assert balanced()
