@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from ..accounts.models import User
 from ..core import audit, clock
@@ -209,16 +209,26 @@ def sweep() -> int:
     return sum(send(i) == "pending" for i in ids)
 
 
-def settle(payout_id: str, *, paid: bool, failure: str | None = None) -> InstantPayout | None:
-    """Stripe's payout.paid / payout.failed for an instant payout (caller's transaction)."""
-    row = db.session.scalar(select(InstantPayout).where(InstantPayout.payout_id == payout_id))
+def settle(payout_id: str, *, paid: bool, failure: str | None = None,
+           key: str | None = None) -> InstantPayout | None:
+    """Stripe's payout.paid / payout.failed for an instant payout (caller's transaction).
+
+    The event can come before the answer to our request was recorded (the payout was
+    made, our second transaction has not committed, or never will): the row is then found
+    by `key`, ours in the payout's metadata, takes the payout's id and is settled; the
+    late answer changes nothing (it only finishes a row still 'requested')."""
+    found = InstantPayout.payout_id == payout_id
+    if key:     # (locked: the answer, recorded meanwhile, is seen with its payout id)
+        found = or_(found, and_(InstantPayout.key == key, InstantPayout.payout_id.is_(None)))
+    row = db.session.scalar(select(InstantPayout).where(found).with_for_update())
     if row is None:
         return None
     to = InstantStatus.PAID if paid else InstantStatus.FAILED
     db.session.execute(update(InstantPayout).where(
         InstantPayout.id == row.id, InstantPayout.status.in_(
-            (InstantStatus.PENDING, InstantStatus.PAID))).values(
-        status=to, failure=failure).execution_options(synchronize_session=False))
+            (InstantStatus.REQUESTED, InstantStatus.PENDING, InstantStatus.PAID))).values(
+        status=to, failure=failure, payout_id=payout_id)
+        .execution_options(synchronize_session=False))
     return row
 
 

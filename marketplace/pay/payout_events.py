@@ -50,6 +50,12 @@ def _technician_of(account: str | None) -> int | None:
     return technician_for_account(account)
 
 
+def _instant_key(obj: Any) -> str | None:
+    """Our instant payout row's key, as we put it in the payout's metadata."""
+    found = _get(_get(obj, "metadata") or {}, instant.METADATA)
+    return str(found) if found else None
+
+
 def _accounts(tech_id: int, currency: str):
     return (ledger.account(ledger.Kind.TECH_IN_TRANSIT, tech_id, currency),
             ledger.account(ledger.Kind.TECH_PAID_OUT, tech_id, currency))
@@ -58,7 +64,7 @@ def _accounts(tech_id: int, currency: str):
 def payout_paid(obj: Any, account: str | None) -> None:
     payout_id, amount = _get(obj, "id"), int(_get(obj, "amount"))
     currency = str(_get(obj, "currency", "usd")).upper()
-    fast = instant.settle(payout_id, paid=True)
+    fast = instant.settle(payout_id, paid=True, key=_instant_key(obj))
     memo = f"Payout {payout_id} reached the bank"
     if fast is not None:   # Stripe's instant fee left the balance beside it
         amount += fast.fee_cents
@@ -75,7 +81,7 @@ def payout_paid(obj: Any, account: str | None) -> None:
 def payout_failed(obj: Any, account: str | None) -> None:
     payout_id, amount = _get(obj, "id"), int(_get(obj, "amount"))
     currency = str(_get(obj, "currency", "usd")).upper()
-    instant.settle(payout_id, paid=False,
+    instant.settle(payout_id, paid=False, key=_instant_key(obj),
                    failure=_get(obj, "failure_message") or "The bank refused the payout.")
     tech_id = _technician_of(account)
     was_paid = db.session.scalar(select(ledger.LedgerTransaction.id).where(

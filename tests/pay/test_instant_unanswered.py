@@ -72,3 +72,27 @@ def test_a_payout_stripe_never_made_fails_without_being_sent_again(pay_app, stri
     assert "GET /v1/payouts" in stripe_sandbox.requests
     assert _instant_payouts(stripe_sandbox) == []
     assert tech_balances(tech.id)[2] == 0
+
+
+def test_a_paid_event_before_the_answer_was_recorded_settles_the_row_with_its_fee(
+        pay_app, stripe_sandbox, ctx, client):
+    """Stripe made the payout and it reached the bank, but our answer was lost: the
+    payout.paid event finds the row by our key in the payout's metadata, counts Stripe's
+    fee with it, and the answer recorded later (or the sweep) changes nothing."""
+    tech, row_id, quote = _unanswered(stripe_sandbox, "lost_response")
+    [made] = _instant_payouts(stripe_sandbox)
+    paid_before = tech_balances(tech.id)
+    stripe_sandbox.settle_payout(made["id"])
+    assert set(stripe_sandbox.deliver_events(client, times=2)) == {200}
+    db.session.expire_all()
+    row = db.session.get(InstantPayout, row_id)
+    assert (row.status, row.payout_id) == (InstantStatus.PAID, made["id"])
+    out = 1000 + quote.fee_cents
+    assert tech_balances(tech.id) == (paid_before[0], paid_before[1] - out,
+                                      paid_before[2] + out)
+    clock.advance(timedelta(minutes=2))
+    assert instant.sweep() == 0                 # no longer 'requested': not sent again
+    assert len(_instant_payouts(stripe_sandbox)) == 1
+    db.session.expire_all()
+    assert db.session.get(InstantPayout, row_id).status == InstantStatus.PAID
+    assert balanced()
