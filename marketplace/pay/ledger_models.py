@@ -15,6 +15,9 @@ from ..core.types import UTCDateTime
 from ..extensions import db
 
 PLATFORM = 0          # owner_id of the platform's own accounts
+# Transaction and entry ids, and every column naming one: 64-bit (a ledger is never
+# pruned); SQLite's INTEGER is 64-bit already and only it is the rowid.
+LEDGER_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Kind(StrEnum):
@@ -72,7 +75,7 @@ class LedgerTransaction(db.Model):
     __tablename__ = "ledger_transactions"
     __table_args__ = (Index("ix_ledger_transactions_ref", "ref"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(LEDGER_ID, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
     memo: Mapped[str] = mapped_column(String(200))
     ref: Mapped[str] = mapped_column(String(80))
@@ -89,8 +92,8 @@ class LedgerEntry(db.Model):
         Index("ix_ledger_entries_transaction", "transaction_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    id: Mapped[int] = mapped_column(LEDGER_ID, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(LEDGER_ID, ForeignKey("ledger_transactions.id"))
     account_id: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
@@ -101,5 +104,5 @@ class LedgerDelta(db.Model):
     __tablename__ = "ledger_deltas"
 
     account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(LEDGER_ID, primary_key=True, autoincrement=False)
     amount_cents: Mapped[int] = mapped_column(BigInteger)

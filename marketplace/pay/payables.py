@@ -13,6 +13,7 @@ from ..core import clock
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment
+from .ledger_models import LEDGER_ID
 
 
 class PayableKind(StrEnum):
@@ -52,7 +53,7 @@ class Payable(db.Model):
     status: Mapped[PayableStatus] = mapped_column(enum_column(PayableStatus, 10),
                                                   default=PayableStatus.PENDING)
     # The ledger transaction that moved the amount to the technician's payable account.
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    transaction_id: Mapped[int] = mapped_column(LEDGER_ID, ForeignKey("ledger_transactions.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
                                                  onupdate=clock.now)

@@ -13,6 +13,7 @@ from ..core import clock
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment
+from .ledger_models import LEDGER_ID
 
 
 class IntentStatus(StrEnum):
@@ -45,7 +46,8 @@ class PayoutIntent(db.Model):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"), index=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), index=True)
-    ledger_txn_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), unique=True)
+    ledger_txn_id: Mapped[int] = mapped_column(LEDGER_ID, ForeignKey("ledger_transactions.id"),
+                                               unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     destination: Mapped[str] = mapped_column(String(64))

@@ -150,3 +150,21 @@ def test_postgres_keeps_one_generic_plan_for_the_ledgers_functions(app, ctx):
     assert ledger.balance(reserved) == sum(100 + n for n in range(8))
     db.session.commit()
     assert ledger.verify() == []
+
+
+def test_postgres_posts_past_the_32_bit_ids(app, ctx):
+    """A ledger is never pruned: its transaction and entry ids go past 2**31."""
+    _pg_only(app)
+    avail, reserved, _ = _accounts()
+    db.session.commit()
+    big = 2 ** 31 + 7
+    db.session.execute(text(f"SELECT setval('ledger_transactions_id_seq', {big})"))
+    db.session.execute(text(f"SELECT setval('ledger_entries_id_seq', {big})"))
+    tx = ledger.move("past-32-bits", memo="m", ref="r", source=avail, target=reserved,
+                     amount_cents=500)
+    db.session.commit()
+    assert tx.id > 2 ** 31
+    assert [e.id > 2 ** 31 for e in ledger.entries_of(tx)] == [True, True]
+    assert ledger.move("past-32-bits", memo="m", ref="r", source=avail, target=reserved,
+                       amount_cents=500).id == tx.id
+    assert ledger.balance(reserved) == 500 and ledger.verify() == []
