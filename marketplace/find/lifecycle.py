@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, inspect, update
 from ..core import audit, clock
 from ..core.actions import Action
 from ..core.signals import assignment_transitioned
+from ..core.statements import built_once
 from ..errors import InvalidState
 from ..extensions import db
 
@@ -92,15 +93,11 @@ def transition(assignment, to: S, *, actor: Any, action: Action,
     return from_state
 
 
-_MOVES: dict[tuple, object] = {}
-
-
 def _move_statement(model, to: S, keys: tuple[str, ...], by_assignee: bool, by_version: bool):
     """The conditional UPDATE of one shape of move, built once (values bound at each):
     from the state read (`m_from`), only where `to` may be reached from, and, when
     asked, still with the assignee or version read; the moved row returned."""
-    shape = (model, to, keys, by_assignee, by_version)
-    if shape not in _MOVES:
+    def build():
         stmt = (update(model)
                 .where(model.id == bindparam("m_id"), model.status == bindparam("m_from"),
                        model.status.in_(sources_of(to)))
@@ -110,9 +107,9 @@ def _move_statement(model, to: S, keys: tuple[str, ...], by_assignee: bool, by_v
             stmt = stmt.where(model.assignee_id == bindparam("m_assignee"))
         if by_version:
             stmt = stmt.where(model.version == bindparam("m_version"))
-        _MOVES[shape] = stmt.returning(model).execution_options(
-            synchronize_session=False, populate_existing=True)
-    return _MOVES[shape]
+        return stmt.returning(model).execution_options(synchronize_session=False,
+                                                       populate_existing=True)
+    return built_once(("lifecycle.move", model, to, keys, by_assignee, by_version), build)
 
 
 def _relationships(model) -> list[str]:

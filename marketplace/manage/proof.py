@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..accounts.models import User
 from ..core import audit, clock
 from ..core.actions import Action
+from ..core.statements import built_once
 from ..core.uploads import Upload, check_upload, clean_filename, store
 from ..errors import InvalidState, ValidationFailed
 from ..extensions import db
@@ -172,15 +173,11 @@ def _write_answers(user: User, assignment: Assignment, tech_id: int,
         out[position] = Held(row.task_key, row.value, row.answered_at, row.id)
 
 
-_UPSERTS: dict[str, object] = {}
-
-
 def _upsert():
     """Built once per dialect: a queue's answers build no statement of their own."""
     name = db.engine.dialect.name
-    if name not in _UPSERTS:
-        _UPSERTS[name] = _build_upsert(postgresql if name == "postgresql" else sqlite)
-    return _UPSERTS[name]
+    return built_once(("proof.answers", name), lambda: _build_upsert(
+        postgresql if name == "postgresql" else sqlite))
 
 
 def _build_upsert(dialect):

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core.audit import AuditEntry
+from ..core.statements import built_once
 from ..core.transactions import per_transaction
 from ..core.types import UTCDateTime
 from ..engage.models import Backout, Offer
@@ -144,25 +145,23 @@ def apply_pending() -> None:
         refresh(sorted(touched))
 
 
-_FACTS: dict[str, object] = {}
-
-
 def _facts_statement():
     """The KPI definitions' counted rows of the assignments bound as `ids`: built once
     per dialect (the definitions are fixed), not for every recount."""
-    dialect = db.engine.dialect.name
-    if dialect not in _FACTS:
-        scope = kpis.ForAssignments(bindparam("ids", expanding=True))
-        parts = []
-        for name, group in kpis.sources().items():
-            rows = group[0].source(scope).subquery()
-            scores = [rows.c[k.column] for k in group] + [literal(0.0)]
-            parts.append(select(literal(name).label("source"), rows.c.assignment_id,
-                                rows.c.at, rows.c.firm_id, rows.c.technician_id, rows.c.site,
-                                cast(scores[0], Float).label("s1"),
-                                cast(scores[1], Float).label("s2")))
-        _FACTS[dialect] = union_all(*parts)
-    return _FACTS[dialect]
+    return built_once(("rollups.facts", db.engine.dialect.name), _build_facts_statement)
+
+
+def _build_facts_statement():
+    scope = kpis.ForAssignments(bindparam("ids", expanding=True))
+    parts = []
+    for name, group in kpis.sources().items():
+        rows = group[0].source(scope).subquery()
+        scores = [rows.c[k.column] for k in group] + [literal(0.0)]
+        parts.append(select(literal(name).label("source"), rows.c.assignment_id,
+                            rows.c.at, rows.c.firm_id, rows.c.technician_id, rows.c.site,
+                            cast(scores[0], Float).label("s1"),
+                            cast(scores[1], Float).label("s2")))
+    return union_all(*parts)
 
 
 def facts_for(ids) -> list[dict]:
@@ -205,15 +204,14 @@ def refresh(ids: list[int]) -> None:
         _add(sorted((k, v) for k, v in delta.items() if v != [0, 0.0, 0.0]))
 
 
-_REFRESH = "manage_rollups_refresh"
-
-
 def _refresh_statement():
     """PostgreSQL: the same recount as one statement (built once): the old facts deleted,
     the new ones computed and inserted, and the hourly sums moved by the difference, in
     key order."""
-    if _REFRESH in _FACTS:
-        return _FACTS[_REFRESH]
+    return built_once(("rollups.refresh",), _build_refresh_statement)
+
+
+def _build_refresh_statement():
     facts, hourly = KpiFact.__table__, KpiHourly.__table__
     ids = bindparam("ids", expanding=True)
     old = (delete(facts).where(facts.c.assignment_id.in_(ids))
@@ -247,7 +245,6 @@ def _refresh_statement():
         index_elements=["firm_id", "hour", "source"],
         set_={"n": hourly.c.n + stmt.excluded.n, "s1": hourly.c.s1 + stmt.excluded.s1,
               "s2": hourly.c.s2 + stmt.excluded.s2}).add_cte(inserted)
-    _FACTS[_REFRESH] = stmt
     return stmt
 
 

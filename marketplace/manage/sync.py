@@ -31,6 +31,7 @@ from sqlalchemy.orm import attributes
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import clock
+from ..core.statements import built_once
 from ..core.times import parse_instant
 from ..core.uploads import Upload
 from ..errors import DomainError, NotFound, ValidationFailed
@@ -74,17 +75,6 @@ class _Batch:
                              "result": result}
 
 
-_BUILT: dict[str, object] = {}
-
-
-def _built(name: str, build):
-    """A statement built once (its values bound at execution): a queue's replay builds
-    none of its own."""
-    if name not in _BUILT:
-        _BUILT[name] = build()
-    return _BUILT[name]
-
-
 def _lock_statement(dialect: str):
     if dialect == "postgresql":   # a row lock, nothing written
         return (select(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
@@ -101,7 +91,7 @@ def lock_own_profile(user: User) -> TechnicianProfile:
     """Lock the technician's row (and read it, in the same statement): a technician's
     syncs are applied one at a time."""
     dialect = db.engine.dialect.name
-    stmt = _built(f"lock_{dialect}", lambda: _lock_statement(dialect))
+    stmt = built_once(("sync.lock", dialect), lambda: _lock_statement(dialect))
     tech = db.session.scalar(stmt, {"owner": user.id})
     if tech is None:
         raise NotFound()
@@ -130,7 +120,7 @@ def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
     (Visits and the record's check-in are written only under the technician's lock,
     taken by an earlier statement, so this one sees them as they are; unique indexes
     on the open visit and the record stand behind that.)"""
-    rows = db.session.execute(_built("hold", _hold_statement),
+    rows = db.session.execute(built_once(("sync.hold",), _hold_statement),
                               {"ids": sorted(assignment_ids), "tech_id": tech_id}).all()
     for assignment, record, visit, settings, taken, number in rows:
         visits.note_accepted(assignment, taken)
@@ -147,7 +137,7 @@ def _stored(tech_id: int, keys) -> dict[str, tuple[str, int, int, dict | None]]:
     if not keys:
         return {}
     table = AppliedAction.__table__
-    stmt = _built("stored", lambda: select(
+    stmt = built_once(("sync.stored",), lambda: select(
         table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result)
         .where(table.c.technician_id == bindparam("tech_id"),
                table.c.key.in_(bindparam("keys", expanding=True))))
@@ -244,7 +234,7 @@ def _store(results: dict[str, dict]) -> None:
     """The keys applied and their first results (one statement for a whole batch)."""
     if results:
         now = clock.now()
-        stmt = _built("store", lambda: AppliedAction.__table__.insert())
+        stmt = built_once(("sync.store",), AppliedAction.__table__.insert)
         db.session.execute(stmt, [{**row, "received_at": now} for row in results.values()])
 
 

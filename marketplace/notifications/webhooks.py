@@ -24,6 +24,7 @@ from ..core import audit, clock, outbox
 from ..core.actions import Action
 from ..core.links import path_for
 from ..core.outbox import Channel, DeliveryFailed, OutboxMessage
+from ..core.statements import built_once
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..extensions import db
 from ..integrations import webhooks as http
@@ -126,7 +127,8 @@ def emit(firm_id: int, event_type: str, data: dict) -> int:
         raise ValueError(f"unknown webhook event {event_type!r}")
     sent = 0
     stamp = clock.now().isoformat()
-    for endpoint_id, wanted in db.session.execute(_subscribed(), {"firm": firm_id}):
+    for endpoint_id, wanted in db.session.execute(
+            built_once(("webhooks.subscribed",), _subscribed), {"firm": firm_id}):
         if event_type not in (wanted or []):
             continue
         outbox.enqueue("webhook", {"endpoint_id": endpoint_id, "type": event_type,
@@ -137,16 +139,11 @@ def emit(firm_id: int, event_type: str, data: dict) -> int:
     return sent
 
 
-_SUBSCRIBED: list = []
-
-
 def _subscribed():
-    """The firm's (bound as `firm`) enabled endpoints and the events each wants: built
-    once (it runs at every lifecycle move)."""
-    if not _SUBSCRIBED:
-        _SUBSCRIBED.append(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-            WebhookEndpoint.firm_id == bindparam("firm"), WebhookEndpoint.enabled.is_(True)))
-    return _SUBSCRIBED[0]
+    """The firm's (bound as `firm`) enabled endpoints and the events each wants (read at
+    every lifecycle move)."""
+    return select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+        WebhookEndpoint.firm_id == bindparam("firm"), WebhookEndpoint.enabled.is_(True))
 
 
 def deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[OutboxMessage]:

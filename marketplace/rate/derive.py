@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String, bindparam, cast, func, literal_column, null, select, union_all
 
 from ..engage.models import Backout
+from ..core.statements import built_once
 from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment
@@ -103,14 +104,9 @@ def _build_facts_statement():
     return union_all(work, job, backouts, ratings, disputes, sla, stored)
 
 
-_FACTS: list = []
-
-
 def _facts_statement():
-    """Built once (it runs at every event an assignment's records produce)."""
-    if not _FACTS:
-        _FACTS.append(_build_facts_statement())
-    return _FACTS[0]
+    """It runs at every event an assignment's records produce."""
+    return built_once(("rate.facts",), _build_facts_statement)
 
 
 def facts(assignment_id: int) -> Facts:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..core import clock
+from ..core.statements import built_once
 from ..extensions import db
 from ..manage.models import Arrival, WorkRecord
 from . import means as means_mod
@@ -141,15 +142,12 @@ def apply(technician_id: int, delta: dict[str, float], anchor: float) -> None:
     raise RuntimeError("the platform means kept changing under a scorecard update")
 
 
-_UPSERTS: dict[tuple, object] = {}
-
-
 def _upsert_statement(keys: tuple[str, ...], anchored: bool):
     """The upsert for one shape of delta, built once (it runs on every event; values,
     means included, are parameters)."""
     dialect_name = db.engine.dialect.name
-    cache_key = (dialect_name, keys, anchored)
-    if cache_key not in _UPSERTS:
+
+    def build():
         table = TechnicianScore.__table__
         dialect = postgresql if dialect_name == "postgresql" else sqlite
         stmt = dialect.insert(table).values(
@@ -163,10 +161,10 @@ def _upsert_statement(keys: tuple[str, ...], anchored: bool):
         means = {c: bindparam(f"m_{c}") for c in COMPONENT_SHARES}
         set_ = {k: new[k] for k in (*keys, "growth")}
         set_.update(reliability=score_sql(_Row(**new), means), updated_at=bindparam("now"))
-        _UPSERTS[cache_key] = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=["technician_id"], set_=set_, where=means_mod.unchanged()) \
             .execution_options(preserve_rowcount=True)
-    return _UPSERTS[cache_key]
+    return built_once(("rate.score_upsert", dialect_name, keys, anchored), build)
 
 
 def mark(assignment_id: int) -> None:

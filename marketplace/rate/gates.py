@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from ..accounts.models import User
 from ..core import audit, clock
 from ..core.actions import Action
+from ..core.statements import built_once
 from ..errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..find.models import PoolMember, PoolMemberStatus, TalentPool
@@ -111,27 +112,23 @@ def set_minimums(user: User, rset: RequirementSet, *, min_reliability: int | Non
     return rset
 
 
-_GATED: list = []
-
-
 def _gated_members():
     """The technicians' memberships (bound as `techs`) of pools whose set asks for minimum
-    scores, active or removed for falling below them: built once (it runs whenever a
-    scorecard moves)."""
-    if not _GATED:
+    scores, active or removed for falling below them (it runs whenever a scorecard
+    moves)."""
+    def build():
         gated = select(ScoreMinimum.requirement_set_id).where(or_(
             ScoreMinimum.min_rating_x100.is_not(None),
             ScoreMinimum.min_completed_jobs.is_not(None),
             ScoreMinimum.min_reliability.is_not(None)))
-        _GATED.append(
-            select(PoolMember, TalentPool.requirement_set_id)
-            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
-            .where(PoolMember.technician_id.in_(bindparam("techs", expanding=True)),
-                   TalentPool.requirement_set_id.in_(gated),
-                   or_(PoolMember.status == PoolMemberStatus.ACTIVE,
-                       and_(PoolMember.status == PoolMemberStatus.REMOVED,
-                            PoolMember.removed_reason == BELOW_MINIMUM))))
-    return _GATED[0]
+        return (select(PoolMember, TalentPool.requirement_set_id)
+                .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+                .where(PoolMember.technician_id.in_(bindparam("techs", expanding=True)),
+                       TalentPool.requirement_set_id.in_(gated),
+                       or_(PoolMember.status == PoolMemberStatus.ACTIVE,
+                           and_(PoolMember.status == PoolMemberStatus.REMOVED,
+                                PoolMember.removed_reason == BELOW_MINIMUM))))
+    return built_once(("rate.gated_members",), build)
 
 
 def scores_changed(technician_ids: set[int]) -> None:
