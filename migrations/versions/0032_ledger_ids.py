@@ -3,7 +3,9 @@
 32-bit ids (2,147,483,647 at most) would run out within days at the ledger benchmark's
 sustained rate, and within a few years of a busy marketplace: a ledger is never pruned.
 On PostgreSQL the columns, their sequences and `ledger_post()` (which returns the new
-transaction's id) become bigint; SQLite's INTEGER is already 64-bit.
+transaction's id) become bigint; SQLite's INTEGER is already 64-bit. `ledger_post()`
+also writes the entries of a post that touches no platform account with one plain
+INSERT (two in three posts), without the step that appends the platform's deltas.
 
 Revision ID: 0032_ledger_ids
 Revises: 0031_ledger_plans
@@ -37,13 +39,19 @@ BEGIN
     IF tx IS NULL THEN
         RETURN;
     END IF;
-    WITH e AS (
+    IF cardinality(p_rolled) = 0 THEN    -- no platform account: no deltas to append
         INSERT INTO ledger_entries (transaction_id, account_id, currency, amount_cents)
         SELECT tx, d.id, d.currency, d.delta
-          FROM unnest(p_ids, p_currencies, p_deltas) AS d(id, currency, delta)
-        RETURNING id, account_id, amount_cents)
-    INSERT INTO ledger_deltas (account_id, entry_id, amount_cents)
-    SELECT e.account_id, e.id, e.amount_cents FROM e WHERE e.account_id = ANY(p_rolled);
+          FROM unnest(p_ids, p_currencies, p_deltas) AS d(id, currency, delta);
+    ELSE
+        WITH e AS (
+            INSERT INTO ledger_entries (transaction_id, account_id, currency, amount_cents)
+            SELECT tx, d.id, d.currency, d.delta
+              FROM unnest(p_ids, p_currencies, p_deltas) AS d(id, currency, delta)
+            RETURNING id, account_id, amount_cents)
+        INSERT INTO ledger_deltas (account_id, entry_id, amount_cents)
+        SELECT e.account_id, e.id, e.amount_cents FROM e WHERE e.account_id = ANY(p_rolled);
+    END IF;
     RETURN QUERY
     WITH locked AS MATERIALIZED (
         SELECT a.id FROM ledger_accounts a
