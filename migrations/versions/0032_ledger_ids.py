@@ -68,42 +68,11 @@ BEGIN
 END $$;
 """
 
-POST_32 = """
-CREATE FUNCTION ledger_post(p_key varchar, p_memo varchar, p_ref varchar,
-                            p_posted_at timestamptz, p_ids integer[], p_currencies varchar[],
-                            p_deltas bigint[], p_rolled integer[])
-RETURNS TABLE (tx_id integer, acct_id integer, balance bigint, entries integer)
-LANGUAGE plpgsql AS $$
-DECLARE
-    tx integer;
-BEGIN
-    INSERT INTO ledger_transactions (key, memo, ref, posted_at)
-    VALUES (p_key, p_memo, p_ref, p_posted_at) ON CONFLICT (key) DO NOTHING RETURNING id INTO tx;
-    IF tx IS NULL THEN
-        RETURN;
-    END IF;
-    WITH e AS (
-        INSERT INTO ledger_entries (transaction_id, account_id, currency, amount_cents)
-        SELECT tx, d.id, d.currency, d.delta
-          FROM unnest(p_ids, p_currencies, p_deltas) AS d(id, currency, delta)
-        RETURNING id, account_id, amount_cents)
-    INSERT INTO ledger_deltas (account_id, entry_id, amount_cents)
-    SELECT e.account_id, e.id, e.amount_cents FROM e WHERE e.account_id = ANY(p_rolled);
-    RETURN QUERY
-    WITH locked AS MATERIALIZED (
-        SELECT a.id FROM ledger_accounts a
-         WHERE a.id = ANY(p_ids) AND NOT a.id = ANY(p_rolled)
-         ORDER BY a.id FOR NO KEY UPDATE)
-    UPDATE ledger_accounts AS a
-       SET balance_cents = a.balance_cents + d.delta, entry_count = a.entry_count + 1
-      FROM locked JOIN unnest(p_ids, p_deltas) AS d(id, delta) ON d.id = locked.id
-     WHERE a.id = locked.id
-    RETURNING tx, a.id, a.balance_cents, a.entry_count;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT tx, NULL::integer, NULL::bigint, NULL::integer;
-    END IF;
-END $$;
-"""
+
+def _post_32() -> str:
+    """0030's definition, read from that revision rather than copied here (its ALTER
+    of the accounts' fillfactor, run again, changes nothing)."""
+    return op.get_context().script.get_revision("0030_pay").module.PG_UP
 
 
 def _post(definition: str) -> None:
@@ -125,7 +94,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return
-    _post(POST_32)
+    _post(_post_32())
     for sequence in SEQUENCES:
         op.execute(f"ALTER SEQUENCE {sequence} AS integer")
     for table, column in COLUMNS:
