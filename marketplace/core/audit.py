@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from . import clock
+from .statements import built_once
 from .types import UTCDateTime
 
 
@@ -44,23 +45,22 @@ def _refuse_delete(mapper, connection, target):
 
 def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int | None = None,
            before: dict | None = None, after: dict | None = None,
-           subject_type: str | None = None, subject_id: int | None = None) -> AuditEntry:
-    """Add an audit row to the current transaction (the caller commits)."""
+           subject_type: str | None = None, subject_id: int | None = None) -> None:
+    """Write an audit row in the current transaction (the caller commits): one INSERT
+    at once, no object for the session to flush later."""
     if subject is not None:
         subject_type = subject_type or subject.__tablename__
         subject_id = subject_id if subject_id is not None else subject.id
-    entry = AuditEntry(
-        action=action,
-        subject_type=subject_type or "system",
-        subject_id=subject_id,
-        actor_id=getattr(actor, "id", actor),
-        firm_id=firm_id,
-        before=_jsonable(before),
-        after=_jsonable(after),
-        request_id=g.get("request_id") if has_request_context() else None,
-    )
-    db.session.add(entry)
-    return entry
+    db.session.execute(built_once(("audit.insert",), _insert), [{
+        "occurred_at": clock.now(), "actor_id": getattr(actor, "id", actor),
+        "action": action, "subject_type": subject_type or "system",
+        "subject_id": subject_id, "firm_id": firm_id,
+        "before": _jsonable(before), "after": _jsonable(after),
+        "request_id": g.get("request_id") if has_request_context() else None}])
+
+
+def _insert():
+    return insert(AuditEntry.__table__)
 
 
 def record_many(action: str, subject_type: str, rows: list[dict], *,
@@ -75,7 +75,7 @@ def record_many(action: str, subject_type: str, rows: list[dict], *,
     stamp = clock.now()
     actor_id = getattr(actor, "id", actor)
     request_id = g.get("request_id") if has_request_context() else None
-    db.session.execute(insert(AuditEntry.__table__), [
+    db.session.execute(built_once(("audit.insert",), _insert), [
         {"occurred_at": stamp, "actor_id": actor_id, "action": action,
          "subject_type": subject_type, "subject_id": row.get("subject_id"), "firm_id": firm_id,
          "before": _jsonable(row.get("before")), "after": _jsonable(row.get("after")),

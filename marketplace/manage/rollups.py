@@ -98,16 +98,13 @@ def touch(assignment_ids) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _flushed(session: Session, context) -> None:
-    """Rows written as objects; and an assignment's audited change (a lifecycle move, a
-    reschedule, an edit: each one UPDATE, then its audit row)."""
+    """Rows written as objects."""
     touched = session.info.setdefault(PENDING, set())
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Assignment):
             touched.add(obj.id)
         elif isinstance(obj, WATCHED):
             touched.add(obj.assignment_id)
-        elif isinstance(obj, AuditEntry) and obj.subject_type == ASSIGNMENTS:
-            touched.add(obj.subject_id)
 
 
 AUDIT_TABLE = AuditEntry.__table__
@@ -115,7 +112,8 @@ AUDIT_TABLE = AuditEntry.__table__
 
 @event.listens_for(Session, "do_orm_execute")
 def _executed(state) -> None:
-    """Audit rows written set-based (`audit.record_many`) by a sweep's change of many."""
+    """An assignment's audited change (a lifecycle move, a reschedule, an edit: each one
+    UPDATE, then its audit row; a sweep's change of many, `audit.record_many`)."""
     if state.is_insert and getattr(state.statement, "table", None) is AUDIT_TABLE \
             and isinstance(state.parameters, list):
         state.session.info.setdefault(PENDING, set()).update(

@@ -11,8 +11,8 @@ so two deliveries of one queue cannot interleave; the unique key on (technician,
 key) stands behind it (a plain INSERT: a key stored meanwhile would fail the whole
 transaction, never apply an action twice). A queue is applied set-based: the keys
 seen before read by one SELECT, the work it names locked and read by one SELECT
-(with its work record, open visit, the firm's rules and the acceptance, so no action
-locks or reads them again), each run of answers to one job written and audited by
+(with its work record, open visit, the firm's rules and webhook endpoints and the
+acceptance, so no action locks or reads them again), each run of answers to one job written and audited by
 one statement each, its keys and results stored at its end by one INSERT;
 check-in, check-out and proof go through their services one by one, in the
 queue's order. A refused action (a time in the
@@ -38,6 +38,7 @@ from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from . import proof, visits
 from ..find.models import Assignment
+from ..notifications import webhooks
 from .access import access_work_as_technician, hold
 from .geofence import Fix, note_settings
 from .models import AppliedAction, ManageSettings, Visit, WorkRecord
@@ -103,7 +104,8 @@ def lock_own_profile(user: User) -> TechnicianProfile:
 def _hold_statement():
     accepted = visits.accepted_query(Assignment.id, Assignment.assignee_id).scalar_subquery()
     open_visit, highest = visits.visits_read_with_work(Assignment)
-    return (select(Assignment, WorkRecord, Visit, ManageSettings, accepted, highest)
+    return (select(Assignment, WorkRecord, Visit, ManageSettings, accepted, highest,
+                   webhooks.any_endpoint(Assignment.firm_id))
             .outerjoin(WorkRecord, WorkRecord.assignment_id == Assignment.id)
             .outerjoin(Visit, open_visit)
             .outerjoin(ManageSettings, ManageSettings.firm_id == Assignment.firm_id)
@@ -116,17 +118,19 @@ def _hold_statement():
 def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
     """Lock and read, in one statement, the work a queue names that the technician
     holds, with its work record, its open visit and highest visit number, its firm's
-    rules and when they accepted it: its actions neither lock nor read these again.
+    rules, whether the firm has webhook endpoints, and when they accepted it: its actions
+    neither lock nor read these again.
     (Visits and the record's check-in are written only under the technician's lock,
     taken by an earlier statement, so this one sees them as they are; unique indexes
     on the open visit and the record stand behind that.)"""
     rows = db.session.execute(built_once(("sync.hold",), _hold_statement),
                               {"ids": sorted(assignment_ids), "tech_id": tech_id}).all()
-    for assignment, record, visit, settings, taken, number in rows:
+    for assignment, record, visit, settings, taken, number, endpoints in rows:
         visits.note_accepted(assignment, taken)
         visits.note_record(assignment, record)
         visits.note_visits(assignment, visit, number)
         note_settings(assignment.firm_id, settings)
+        webhooks.note_any_endpoint(assignment.firm_id, endpoints)
         batch.held[assignment.id] = assignment
     hold([a for a, *_ in rows])
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from ..accounts.models import Role, User
 from ..accounts.policy import firm_id_of, require_member
@@ -25,6 +25,7 @@ from ..core.actions import Action
 from ..core.links import path_for
 from ..core.outbox import Channel, DeliveryFailed, OutboxMessage
 from ..core.statements import built_once
+from ..core.transactions import per_transaction
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..extensions import db
 from ..integrations import webhooks as http
@@ -47,6 +48,8 @@ EVENT_TYPES = {
     "invoice.created": "An invoice was issued for approved work",
 }
 ROTATION_OVERLAP = timedelta(hours=24)
+_SUBSCRIPTIONS = "webhooks_subscriptions"
+per_transaction(_SUBSCRIPTIONS)     # the next transaction reads afresh
 MAX_ENDPOINTS = 20
 MANAGERS = (Role.OWNER, Role.MANAGER)
 
@@ -98,6 +101,7 @@ def create_endpoint(user: User, *, url: str, event_types, description: str = ""
                                enabled=True)
     db.session.add(endpoint)
     db.session.flush()
+    _forget(membership.firm_id)
     audit.record(Action.WEBHOOK_ENDPOINT_CREATED, endpoint, actor=user,
                  firm_id=membership.firm_id, after={"url": url, "event_types": types})
     return endpoint, secret
@@ -117,6 +121,7 @@ def rotate_secret(user: User, endpoint: WebhookEndpoint) -> str:
 def set_enabled(user: User, endpoint: WebhookEndpoint, enabled: bool) -> None:
     require_member(user, endpoint.firm_id, *MANAGERS, message="Owners and managers do that.")
     endpoint.enabled, endpoint.disabled_reason = enabled, None if enabled else "Turned off."
+    _forget(endpoint.firm_id)
     audit.record(Action.WEBHOOK_ENDPOINT_ENABLED if enabled else Action.WEBHOOK_ENDPOINT_DISABLED,
                  endpoint, actor=user, firm_id=endpoint.firm_id)
 
@@ -127,8 +132,7 @@ def emit(firm_id: int, event_type: str, data: dict) -> int:
         raise ValueError(f"unknown webhook event {event_type!r}")
     sent = 0
     stamp = clock.now().isoformat()
-    for endpoint_id, wanted in db.session.execute(
-            built_once(("webhooks.subscribed",), _subscribed), {"firm": firm_id}):
+    for endpoint_id, wanted in _subscriptions(firm_id):
         if event_type not in (wanted or []):
             continue
         outbox.enqueue("webhook", {"endpoint_id": endpoint_id, "type": event_type,
@@ -139,11 +143,38 @@ def emit(firm_id: int, event_type: str, data: dict) -> int:
     return sent
 
 
+def _subscriptions(firm_id: int) -> list[tuple[int, list | None]]:
+    """The firm's enabled endpoints and the events each wants: read once per transaction
+    (a lifecycle move asks at every move), or not at all when a caller read with the
+    firm's rows that it has none (`any_endpoint`)."""
+    known = db.session.info.setdefault(_SUBSCRIPTIONS, {})
+    if firm_id not in known:
+        known[firm_id] = [tuple(row) for row in db.session.execute(
+            built_once(("webhooks.subscribed",), _subscribed), {"firm": firm_id})]
+    return known[firm_id]
+
+
 def _subscribed():
-    """The firm's (bound as `firm`) enabled endpoints and the events each wants (read at
-    every lifecycle move)."""
+    """The firm's (bound as `firm`) enabled endpoints and the events each wants."""
     return select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
         WebhookEndpoint.firm_id == bindparam("firm"), WebhookEndpoint.enabled.is_(True))
+
+
+def any_endpoint(firm_id_column):
+    """A column for a SELECT that reads work: whether its firm has an enabled endpoint
+    (give it to `note_any_endpoint`, and an event emitted in this transaction reads the
+    endpoints only when there are some)."""
+    return exists().where(WebhookEndpoint.firm_id == firm_id_column,
+                          WebhookEndpoint.enabled.is_(True))
+
+
+def note_any_endpoint(firm_id: int, found: bool) -> None:
+    if not found:
+        db.session.info.setdefault(_SUBSCRIPTIONS, {})[firm_id] = []
+
+
+def _forget(firm_id: int) -> None:
+    db.session.info.get(_SUBSCRIPTIONS, {}).pop(firm_id, None)
 
 
 def deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[OutboxMessage]:
