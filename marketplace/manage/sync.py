@@ -9,10 +9,10 @@ read (by a queue once, by an action sent on its own too): a delivery reads which
 keys were stored before, applies the others and stores them, all under that lock,
 so two deliveries of one queue cannot interleave; the unique key on (technician,
 key) stands behind it (a plain INSERT: a key stored meanwhile would fail the whole
-transaction, never apply an action twice). A queue is applied set-based: the keys
-seen before read by one SELECT, the work it names locked and read by one SELECT
-(with its work record, open visit, the firm's rules and webhook endpoints and the
-acceptance, so no action locks or reads them again), each run of answers to one job written and audited by
+transaction, never apply an action twice). A queue is applied set-based: the work it
+names locked and read by one SELECT, with the keys seen before (and its work record,
+open visit, the firm's rules and webhook endpoints and the acceptance, so no action
+locks or reads them again), each run of answers to one job written and audited by
 one statement each, its keys and results stored at its end by one INSERT;
 check-in, check-out and proof go through their services one by one, in the
 queue's order. A refused action (a time in the
@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import attributes
+from sqlalchemy import JSON, bindparam, func, select, type_coerce, update
+from sqlalchemy.orm import attributes, load_only
 
 from ..accounts.models import TechnicianProfile, User
 from ..core import clock
@@ -77,8 +77,10 @@ class _Batch:
 
 
 def _lock_statement(dialect: str):
-    if dialect == "postgresql":   # a row lock, nothing written
+    if dialect == "postgresql":   # a row lock, nothing written; only the ids read (a sync
+        # needs no more of the profile; anything else is loaded if asked for)
         return (select(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
+                .options(load_only(TechnicianProfile.id, TechnicianProfile.user_id))
                 .with_for_update(key_share=True).execution_options(populate_existing=True))
     # SQLite: a write takes the database's write lock at once (a read first would have to
     # upgrade it later and could fail); it leaves the row, `updated_at` included, as it was.
@@ -101,11 +103,28 @@ def lock_own_profile(user: User) -> TechnicianProfile:
     return tech
 
 
-def _hold_statement():
+def _stored_with_work(dialect: str):
+    """The keys among `keys` stored before, as one JSON array of [key, action, assignment,
+    status, result] (a column of the work's rows: the keys are read by the same
+    statement)."""
+    table = AppliedAction.__table__
+    if dialect == "postgresql":
+        rows = func.json_agg(func.json_build_array(
+            table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result))
+    else:
+        rows = func.json_group_array(func.json_array(
+            table.c.key, table.c.action, table.c.assignment_id, table.c.status,
+            func.json(table.c.result)))
+    return type_coerce(select(rows).where(
+        table.c.technician_id == bindparam("tech_id"),
+        table.c.key.in_(bindparam("keys", expanding=True))).scalar_subquery(), JSON)
+
+
+def _hold_statement(dialect: str):
     accepted = visits.accepted_query(Assignment.id, Assignment.assignee_id).scalar_subquery()
     open_visit, highest = visits.visits_read_with_work(Assignment)
     return (select(Assignment, WorkRecord, Visit, ManageSettings, accepted, highest,
-                   webhooks.any_endpoint(Assignment.firm_id))
+                   webhooks.any_endpoint(Assignment.firm_id), _stored_with_work(dialect))
             .outerjoin(WorkRecord, WorkRecord.assignment_id == Assignment.id)
             .outerjoin(Visit, open_visit)
             .outerjoin(ManageSettings, ManageSettings.firm_id == Assignment.firm_id)
@@ -115,17 +134,22 @@ def _hold_statement():
             .execution_options(populate_existing=True))
 
 
-def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
+def _hold_work(tech_id: int, assignment_ids, keys, batch: _Batch
+               ) -> dict[str, tuple[str, int, int, dict | None]]:
     """Lock and read, in one statement, the work a queue names that the technician
     holds, with its work record, its open visit and highest visit number, its firm's
     rules, whether the firm has webhook endpoints, and when they accepted it: its actions
-    neither lock nor read these again.
-    (Visits and the record's check-in are written only under the technician's lock,
-    taken by an earlier statement, so this one sees them as they are; unique indexes
-    on the open visit and the record stand behind that.)"""
-    rows = db.session.execute(built_once(("sync.hold",), _hold_statement),
-                              {"ids": sorted(assignment_ids), "tech_id": tech_id}).all()
-    for assignment, record, visit, settings, taken, number, endpoints in rows:
+    neither lock nor read these again. The same statement reads which of the queue's
+    keys were stored before (`_stored`'s answer; read on its own when the queue names
+    no work the technician holds).
+    (Keys, visits and the record's check-in are written only under the technician's
+    lock, taken by an earlier statement, so this one sees them as they are; unique
+    indexes on the keys, the open visit and the record stand behind that.)"""
+    dialect = db.engine.dialect.name
+    rows = db.session.execute(
+        built_once(("sync.hold", dialect), lambda: _hold_statement(dialect)),
+        {"ids": sorted(assignment_ids), "tech_id": tech_id, "keys": sorted(keys)}).all()
+    for assignment, record, visit, settings, taken, number, endpoints, _ in rows:
         visits.note_accepted(assignment, taken)
         visits.note_record(assignment, record)
         visits.note_visits(assignment, visit, number)
@@ -133,6 +157,10 @@ def _hold_work(tech_id: int, assignment_ids, batch: _Batch) -> None:
         webhooks.note_any_endpoint(assignment.firm_id, endpoints)
         batch.held[assignment.id] = assignment
     hold([a for a, *_ in rows])
+    if not rows:
+        return _stored(tech_id, keys)
+    return {key: (action, assignment_id, status, result)
+            for key, action, assignment_id, status, result in rows[0][-1] or ()}
 
 
 def _stored(tech_id: int, keys) -> dict[str, tuple[str, int, int, dict | None]]:
@@ -245,7 +273,7 @@ def _store(results: dict[str, dict]) -> None:
 def apply_batch(user: User, items: list) -> list[Outcome]:
     """A queue, in the order the phone recorded it; each action stands on its own.
 
-    Set-based: the keys delivered before are read by one SELECT, a run of answers to
+    Set-based: the keys delivered before are read with the work, a run of answers to
     one job is written and audited by one statement each, and the new keys with their
     results are stored by one INSERT; check-in, check-out and proof go through their
     services one by one."""
@@ -266,11 +294,9 @@ def apply_batch(user: User, items: list) -> list[Outcome]:
             outcomes[i] = Outcome(str(item.get("key"))[:64], exc.status, _error(exc))
             continue
         first_of.setdefault(shaped[i][0], i)
-    earlier = _stored(tech_id, first_of)
     batch = _Batch(tech_id)
-    new = [key for key in first_of if key not in earlier]
-    if new:
-        _hold_work(tech_id, {shaped[first_of[key]][2] for key in new}, batch)
+    earlier = _hold_work(tech_id, {shaped[i][2] for i in first_of.values()}, first_of,
+                         batch) if first_of else {}
     todo: list[int] = []                # positions to apply, in order
     for i, (key, action, assignment_id, _) in shaped.items():
         if first_of[key] != i:
