@@ -1,8 +1,8 @@
 """What one assignment's records amount to, read in one statement.
 
 `facts` reads everything an assignment's events derive from (manage's work record and
-SLA breaches, engage's backouts, rate's ratings and upheld disputes) and the events
-stored for it, as one UNION ALL of rows of one shape; `derive` turns them into the
+SLA breaches, engage's backouts, rate's ratings and upheld disputes), the events
+stored for it and which of its technicians are in pools with minimum scores, as one UNION ALL of rows of one shape; `derive` turns them into the
 events wanted, keyed (technician, kind). Syncing an assignment therefore costs one read
 whatever changed, and nothing more when nothing did.
 """
@@ -17,9 +17,10 @@ from ..engage.models import Backout
 from ..core.statements import built_once
 from ..core.types import UTCDateTime
 from ..extensions import db
-from ..find.models import Assignment
+from ..find.models import Assignment, PoolMember
 from ..manage.kpis import LATE_BACKOUT_HOURS
 from ..manage.models import Arrival, SlaEvent, WorkRecord
+from . import gates
 from .models import SITE_NOT_READY, Direction, Dispute, EventStatus, RateEvent, Rating
 from .reliability import KINDS, stars_value
 
@@ -61,6 +62,7 @@ class Facts:
     excused: set[int] = field(default_factory=set)
     struck: set[tuple[int, str]] = field(default_factory=set)
     stored: dict[tuple[int, str], Stored] = field(default_factory=dict)
+    gated: set[int] = field(default_factory=set)   # of its technicians, those in gated pools
 
 
 def _src(tag: str):
@@ -101,7 +103,14 @@ def _build_facts_statement():
     stored = select(_src("e"), e.technician_id, e.value, e.weight, e.growth, e.occurred_at,
                     at, at, e.kind, e.status, e.id) \
         .where(e.assignment_id == assignment_id)
-    return union_all(work, job, backouts, ratings, disputes, sla, stored)
+    # Whose scorecard the sync may move (any technician with an event wanted or stored)
+    # and is a member of a pool with minimum scores: their pools are checked after it.
+    techs = union_all(*(select(m.technician_id).where(m.assignment_id == assignment_id)
+                        for m in (w, b, r, e)))
+    pm = PoolMember
+    members = gates.gated(_src("g"), pm.technician_id, n, n, n, at, at, at, t, t, pm.id) \
+        .where(pm.technician_id.in_(techs))
+    return union_all(work, job, backouts, ratings, disputes, sla, stored, members)
 
 
 def _facts_statement():
@@ -127,6 +136,8 @@ def facts(assignment_id: int) -> Facts:
             found.firm_id, found.has_sla = tech, bool(n1)
         elif src == "s":
             found.sla_breached = True
+        elif src == "g":
+            found.gated.add(tech)
         else:
             found.stored[(tech, t1)] = Stored(ident, tech, t1, float(n1), float(n2), float(n3),
                                               at1, t2)

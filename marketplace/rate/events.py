@@ -90,9 +90,9 @@ def sync_assignment(assignment_id: int) -> set[int]:
         if delta or tech in anchors:
             apply(tech, delta, anchors.get(tech, 0.0))
             changed.add(tech)
-    if changed:
+    if changed & known.gated:      # only those in pools with minimum scores
         from .gates import scores_changed
-        scores_changed(changed)
+        scores_changed(changed & known.gated)
     return changed
 
 

@@ -112,23 +112,27 @@ def set_minimums(user: User, rset: RequirementSet, *, min_reliability: int | Non
     return rset
 
 
+def gated(*columns):
+    """Memberships of pools whose set asks for minimum scores, active or removed for
+    falling below them: a SELECT of `columns` (PoolMember's, TalentPool's) to narrow."""
+    asking = select(ScoreMinimum.requirement_set_id).where(or_(
+        ScoreMinimum.min_rating_x100.is_not(None),
+        ScoreMinimum.min_completed_jobs.is_not(None),
+        ScoreMinimum.min_reliability.is_not(None)))
+    return (select(*columns).select_from(PoolMember)
+            .join(TalentPool, TalentPool.id == PoolMember.pool_id)
+            .where(TalentPool.requirement_set_id.in_(asking),
+                   or_(PoolMember.status == PoolMemberStatus.ACTIVE,
+                       and_(PoolMember.status == PoolMemberStatus.REMOVED,
+                            PoolMember.removed_reason == BELOW_MINIMUM))))
+
+
 def _gated_members():
-    """The technicians' memberships (bound as `techs`) of pools whose set asks for minimum
-    scores, active or removed for falling below them (it runs whenever a scorecard
-    moves)."""
-    def build():
-        gated = select(ScoreMinimum.requirement_set_id).where(or_(
-            ScoreMinimum.min_rating_x100.is_not(None),
-            ScoreMinimum.min_completed_jobs.is_not(None),
-            ScoreMinimum.min_reliability.is_not(None)))
-        return (select(PoolMember, TalentPool.requirement_set_id)
-                .join(TalentPool, TalentPool.id == PoolMember.pool_id)
-                .where(PoolMember.technician_id.in_(bindparam("techs", expanding=True)),
-                       TalentPool.requirement_set_id.in_(gated),
-                       or_(PoolMember.status == PoolMemberStatus.ACTIVE,
-                           and_(PoolMember.status == PoolMemberStatus.REMOVED,
-                                PoolMember.removed_reason == BELOW_MINIMUM))))
-    return built_once(("rate.gated_members",), build)
+    """The technicians' (bound as `techs`) gated memberships (it runs whenever a
+    scorecard moves, unless the caller knew there were none)."""
+    return built_once(("rate.gated_members",), lambda: gated(
+        PoolMember, TalentPool.requirement_set_id).where(
+        PoolMember.technician_id.in_(bindparam("techs", expanding=True))))
 
 
 def scores_changed(technician_ids: set[int]) -> None:

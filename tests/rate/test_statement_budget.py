@@ -9,8 +9,10 @@ from sqlalchemy import event, select, update
 from marketplace.core import clock
 from marketplace.extensions import db
 from marketplace.manage import visits
-from marketplace.rate import events, means, reliability
-from marketplace.rate.models import PlatformMean, TechnicianScore
+from marketplace.find.models import PoolMember, PoolMemberStatus, TalentPool
+from marketplace.rate import events, gates, means, reliability
+from marketplace.rate.models import PlatformMean, ScoreMinimum, TechnicianScore
+from marketplace.verify.models import RequirementSet
 from marketplace.rate.reliability import growth_at
 from tests.manage.helpers import taken_work
 from tests.rate.helpers import fix
@@ -39,14 +41,43 @@ def test_rate_adds_one_read_and_its_writes_to_a_checkin(app):
         with counted() as sync:
             events.flush_marked()
         db.session.commit()
-        # the assignment's facts, the new events, the scorecard upsert, the gates' check
-        assert len(sync) == 4, sync
+        # the assignment's facts (and its technicians' gated pools: none), the new events,
+        # the scorecard upsert
+        assert len(sync) == 3, sync
         kinds = {e.kind for e in db.session.scalars(select(events.RateEvent))}
         assert kinds == {"on_time", "kept"}
         job_id = job.id
         with counted() as again:          # nothing changed: one read, no writes
             assert events.sync_assignment(job_id) == set()
         assert len(again) == 1, again
+
+
+def test_a_technician_in_a_pool_with_minimum_scores_has_it_checked_after_the_sync(app):
+    with app.app_context():
+        owner, tech, job = taken_work(checklist=[])
+        rset = RequirementSet(name="Proven", firm_id=owner.firm.id)
+        db.session.add(rset)
+        db.session.flush()
+        db.session.add(ScoreMinimum(requirement_set_id=rset.id, min_completed_jobs=3))
+        pool = TalentPool(firm_id=owner.firm.id, name="Core crew", requirement_set_id=rset.id)
+        db.session.add(pool)
+        db.session.flush()
+        member = PoolMember(pool_id=pool.id, technician_id=tech.id,
+                            status=PoolMemberStatus.ACTIVE)
+        db.session.add(member)
+        db.session.commit()
+        clock.travel_to(job.starts_at, freeze=True)
+        visits.check_in(tech.user, job, at=clock.now(), fix=fix(job))
+        db.session.flush()
+        means.cached()
+        with counted() as sync:
+            events.flush_marked()
+        db.session.commit()
+        # the facts, the events, the upsert, then the gated memberships read and updated
+        assert sync[3].startswith("SELECT pool_members."), sync
+        db.session.refresh(member)
+        assert (member.status, member.removed_reason) == (PoolMemberStatus.REMOVED,
+                                                          gates.BELOW_MINIMUM)
 
 
 def test_a_scorecard_update_is_one_statement_and_notices_refreshed_means(app):
