@@ -1,4 +1,10 @@
-"""The append-only audit log: who did what to which object, before and after."""
+"""The append-only audit log: who did what to which object, before and after.
+
+A transaction's audit rows are kept as it records them and written together, by one
+INSERT: before the transaction reads anything through the session (so it reads its
+own rows), and last before it commits. A savepoint rolled back drops the rows
+recorded inside it.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,11 +12,13 @@ from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import JSON, ForeignKey, Index, String, event, insert
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import TextClause
 
 from ..extensions import db
 from . import clock
 from .statements import built_once
+from .transactions import before_commit, innermost, per_transaction, within
 from .types import UTCDateTime
 
 
@@ -46,12 +54,12 @@ def _refuse_delete(mapper, connection, target):
 def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int | None = None,
            before: dict | None = None, after: dict | None = None,
            subject_type: str | None = None, subject_id: int | None = None) -> None:
-    """Write an audit row in the current transaction (the caller commits): one INSERT
-    at once, no object for the session to flush later."""
+    """An audit row of the current transaction (the caller commits): written with the
+    transaction's others."""
     if subject is not None:
         subject_type = subject_type or subject.__tablename__
         subject_id = subject_id if subject_id is not None else subject.id
-    db.session.execute(built_once(("audit.insert",), _insert), [{
+    _keep([{
         "occurred_at": clock.now(), "actor_id": getattr(actor, "id", actor),
         "action": action, "subject_type": subject_type or "system",
         "subject_id": subject_id, "firm_id": firm_id,
@@ -59,23 +67,64 @@ def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int 
         "request_id": g.get("request_id") if has_request_context() else None}])
 
 
+_PENDING = "audit_pending"
+per_transaction(_PENDING)
+
+
+def _keep(rows: list[dict]) -> None:
+    session = db.session()
+    if session.get_transaction() is None:
+        session.connection()    # begin: the rows belong to this transaction
+    tag = innermost(session)
+    session.info.setdefault(_PENDING, []).extend((tag, row) for row in rows)
+
+
+def write_pending(session: Session | None = None) -> None:
+    """Write the rows kept so far (one INSERT)."""
+    session = session if session is not None else db.session()
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.execute(built_once(("audit.insert",), _insert), [row for _, row in pending])
+
+
 def _insert():
     return insert(AuditEntry.__table__)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_a_read(state) -> None:
+    """A read sees the transaction's own audit rows."""
+    if state.session.info.get(_PENDING) and (
+            state.is_select or isinstance(state.statement, TextClause)):
+        write_pending(state.session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending and previous_transaction.nested:
+        session.info[_PENDING] = [(tag, row) for tag, row in pending
+                                  if not within(tag, previous_transaction)]
+    elif previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+before_commit(write_pending, last=True)
 
 
 def record_many(action: str, subject_type: str, rows: list[dict], *,
                 actor: Any = None, firm_id: int | None = None) -> int:
     """Set-based: one audit row per item of `rows` ({"subject_id", "before", "after"}).
 
-    One multi-row INSERT instead of an ORM object per row, for sweeps that
-    change thousands of subjects at once (the caller commits).
+    For sweeps that change thousands of subjects at once, and runs of changes (the
+    caller commits); written with the transaction's others.
     """
     if not rows:
         return 0
     stamp = clock.now()
     actor_id = getattr(actor, "id", actor)
     request_id = g.get("request_id") if has_request_context() else None
-    db.session.execute(built_once(("audit.insert",), _insert), [
+    _keep([
         {"occurred_at": stamp, "actor_id": actor_id, "action": action,
          "subject_type": subject_type, "subject_id": row.get("subject_id"), "firm_id": firm_id,
          "before": _jsonable(row.get("before")), "after": _jsonable(row.get("after")),

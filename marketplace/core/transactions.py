@@ -12,6 +12,11 @@ What a transaction read or did that later steps of the same transaction reuse (t
 locks it holds, rules it read, recounts it owes) lives under `session.info` keys that
 modules declare with `per_transaction(key)`: they are forgotten when the outermost
 transaction ends, committed or rolled back.
+
+What a transaction owes before it commits (a stage's recounts, the audit rows it kept
+to write together) runs as `before_commit(step)` steps, in the order registered, the
+`last=True` ones after all others: a step may leave work for a later one, never for
+an earlier one.
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ from sqlalchemy.orm import Session
 _KEY = "after_commit_callbacks"
 _UNDO = "after_rollback_callbacks"
 _PER_TRANSACTION: set[str] = set()
+_STEPS: list[Callable[[Session], None]] = []
+_LAST_STEPS: list[Callable[[Session], None]] = []
 
 
 def per_transaction(*keys: str) -> None:
@@ -31,26 +38,42 @@ def per_transaction(*keys: str) -> None:
     _PER_TRANSACTION.update(keys)
 
 
-def _innermost(session: Session):
+def before_commit(step: Callable[[Session], None], *, last: bool = False) -> None:
+    """Run `step(session)` before each commit (a savepoint's release included)."""
+    steps = _LAST_STEPS if last else _STEPS
+    if step not in steps:
+        steps.append(step)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_steps(session: Session) -> None:
+    for step in (*_STEPS, *_LAST_STEPS):
+        step(session)
+
+
+def innermost(session: Session):
+    """The transaction a change made now belongs to (a savepoint, or the outermost)."""
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def on_commit(callback: Callable[[], None]) -> None:
-    from ..extensions import db
-    db.session.info.setdefault(_KEY, []).append((_innermost(db.session()), callback))
-
-
-def on_rollback(callback: Callable[[], None]) -> None:
-    from ..extensions import db
-    db.session.info.setdefault(_UNDO, []).append((_innermost(db.session()), callback))
-
-
-def _within(transaction, ancestor) -> bool:
+def within(transaction, ancestor) -> bool:
+    """Whether `transaction` is `ancestor` or nested inside it."""
     while transaction is not None:
         if transaction is ancestor:
             return True
         transaction = transaction.parent
     return False
+
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    from ..extensions import db
+    db.session.info.setdefault(_KEY, []).append((innermost(db.session()), callback))
+
+
+def on_rollback(callback: Callable[[], None]) -> None:
+    from ..extensions import db
+    db.session.info.setdefault(_UNDO, []).append((innermost(db.session()), callback))
 
 
 def _run(callbacks: list[Callable[[], None]], what: str) -> None:
@@ -79,10 +102,10 @@ def _drop_callbacks(session: Session, previous_transaction) -> None:
         undo = session.info.pop(_UNDO, [])
     elif previous_transaction.nested:
         inside = [entry for entry in session.info.get(_KEY, [])
-                  if _within(entry[0], previous_transaction)]
+                  if within(entry[0], previous_transaction)]
         session.info[_KEY] = [e for e in session.info.get(_KEY, []) if e not in inside]
         undo = [entry for entry in session.info.get(_UNDO, [])
-                if _within(entry[0], previous_transaction)]
+                if within(entry[0], previous_transaction)]
         session.info[_UNDO] = [e for e in session.info.get(_UNDO, []) if e not in undo]
     else:
         return

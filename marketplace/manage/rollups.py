@@ -26,9 +26,10 @@ from sqlalchemy import (Float, ForeignKey, Index, Integer, String, and_, bindpar
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..core import audit
 from ..core.audit import AuditEntry
 from ..core.statements import built_once
-from ..core.transactions import per_transaction
+from ..core.transactions import before_commit, per_transaction
 from ..core.types import UTCDateTime
 from ..engage.models import Backout, Offer
 from ..extensions import db
@@ -121,11 +122,15 @@ def _executed(state) -> None:
             if p.get("subject_type") == ASSIGNMENTS)
 
 
-@event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    if session.info.get(PENDING) and not session.in_nested_transaction() \
-            and has_app_context() and session is db.session():
+    if session.in_nested_transaction() or not has_app_context() or session is not db.session():
+        return
+    audit.write_pending(session)      # its rows name the assignments it changed
+    if session.info.get(PENDING):
         apply_pending()
+
+
+before_commit(_before_commit)
 
 
 per_transaction(PENDING)

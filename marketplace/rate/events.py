@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..core import clock
 from ..core.statements import built_once
+from ..core.transactions import before_commit
 from ..extensions import db
 from ..manage.models import Arrival, WorkRecord
 from . import means as means_mod
@@ -180,10 +181,12 @@ def flush_marked(session: Session | None = None) -> None:
             sync_assignment(assignment_id)
 
 
-@event.listens_for(Session, "before_commit")
 def _sync_before_commit(session: Session) -> None:
     if session.info.get(_DIRTY):
         flush_marked(session)
+
+
+before_commit(_sync_before_commit)
 
 
 @event.listens_for(Session, "after_transaction_end")

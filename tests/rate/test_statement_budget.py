@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select, update
 
-from marketplace.core import clock
+from marketplace.core import audit, clock
 from marketplace.extensions import db
 from marketplace.manage import visits
 from marketplace.find.models import PoolMember, PoolMemberStatus, TalentPool
@@ -37,6 +37,7 @@ def test_rate_adds_one_read_and_its_writes_to_a_checkin(app):
         clock.travel_to(job.starts_at, freeze=True)
         visits.check_in(tech.user, job, at=clock.now(), fix=fix(job))
         db.session.flush()
+        audit.write_pending()             # the check-in's own audit rows
         means.cached()                    # this process has read the means before
         with counted() as sync:
             events.flush_marked()
@@ -69,6 +70,7 @@ def test_a_technician_in_a_pool_with_minimum_scores_has_it_checked_after_the_syn
         clock.travel_to(job.starts_at, freeze=True)
         visits.check_in(tech.user, job, at=clock.now(), fix=fix(job))
         db.session.flush()
+        audit.write_pending()             # the check-in's own audit rows
         means.cached()
         with counted() as sync:
             events.flush_marked()
@@ -78,6 +80,8 @@ def test_a_technician_in_a_pool_with_minimum_scores_has_it_checked_after_the_syn
         db.session.refresh(member)
         assert (member.status, member.removed_reason) == (PoolMemberStatus.REMOVED,
                                                           gates.BELOW_MINIMUM)
+        assert [e.action for e in audit.list_for_subject("pool_members", member.id)] == [
+            "pool.member_removed"]      # recorded by the sync before commit, written too
 
 
 def test_a_scorecard_update_is_one_statement_and_notices_refreshed_means(app):
