@@ -72,17 +72,19 @@ def _src(tag: str):
 def _build_facts_statement():
     """Rows (src, tech, n1, n2, n3, at1, at2, at3, t1, t2, ident) of the assignment bound
     as `aid`; the first select's columns give the types (UTC timestamps on every
-    backend)."""
+    backend). Kept under 4 KB of SQL: the driver parses a longer statement afresh at
+    every execution."""
     assignment_id = bindparam("aid")
     w, b, r, d, s, e = WorkRecord, Backout, Rating, Dispute, SlaEvent, RateEvent
-    # Typed NULLs: PostgreSQL resolves a UNION's column types pair by pair.
-    n, at, t, i = (cast(null(), Float), cast(null(), UTCDateTime), cast(null(), String),
-                   cast(null(), Integer))
+    # The first select's columns are typed (its NULLs too): PostgreSQL resolves a UNION's
+    # column types pair by pair, left to right, and a NULL after them takes their type.
     work = select(_src("w"), w.technician_id.label("tech"), cast(w.revisits, Float).label("n1"),
-                  n.label("n2"), n.label("n3"), w.first_checkin_at.label("at1"),
-                  w.no_show_at.label("at2"), w.approved_at.label("at3"),
-                  cast(w.arrival, String).label("t1"), t.label("t2"), i.label("ident")) \
+                  cast(null(), Float).label("n2"), cast(null(), Float).label("n3"),
+                  w.first_checkin_at.label("at1"), w.no_show_at.label("at2"),
+                  w.approved_at.label("at3"), cast(w.arrival, String).label("t1"),
+                  cast(null(), String).label("t2"), cast(null(), Integer).label("ident")) \
         .where(w.assignment_id == assignment_id)
+    n = at = t = i = null()
     backouts = select(_src("b"), b.technician_id, cast(b.hours_before_start, Float), n, n,
                       b.created_at, at, at, t, t, b.id) \
         .where(b.assignment_id == assignment_id, b.offboarded.is_(False))
