@@ -4,8 +4,8 @@ Every action carries a client-made idempotency key, the time it happened on
 the device and, for check-in/out, the position then. The first delivery applies
 the action and stores its key with its result; any later delivery (a retry, the
 same queue sent twice, even at once) gets that first result back. A technician's
-syncs are serialised by a row lock on the technician, taken before their keys are
-read (by a queue once, by an action sent on its own too): a delivery reads which
+syncs are serialised by a lock on the technician (PostgreSQL: a transaction-scoped
+advisory lock; SQLite: the database's write lock), taken before their keys are read (by a queue once, by an action sent on its own too): a delivery reads which
 keys were stored before, applies the others and stores them, all under that lock,
 so two deliveries of one queue cannot interleave; the unique key on (technician,
 key) stands behind it (a plain INSERT: a key stored meanwhile would fail the whole
@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, bindparam, func, select, type_coerce, update
+from sqlalchemy import (JSON, Integer, bindparam, cast, func, literal, select, type_coerce,
+                        update)
 from sqlalchemy.orm import attributes, load_only
 
 from ..accounts.models import TechnicianProfile, User
@@ -76,12 +77,22 @@ class _Batch:
                              "result": result}
 
 
+# The class of PostgreSQL's advisory locks that serialise one technician's syncs (the
+# second key is their user id).
+SYNC_LOCKS = 0x53594E43
+
+
 def _lock_statement(dialect: str):
-    if dialect == "postgresql":   # a row lock, nothing written; only the ids read (a sync
-        # needs no more of the profile; anything else is loaded if asked for)
-        return (select(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
+    if dialect == "postgresql":
+        # An advisory lock, taken as the technician's row is read: unlike a row lock it
+        # neither marks the row nor holds up an edit of the technician's profile while a
+        # sync runs. Only the ids are read; the rest is loaded if asked for.
+        owner = cast(bindparam("owner"), Integer)
+        return (select(TechnicianProfile, func.pg_advisory_xact_lock(
+                    literal(SYNC_LOCKS, Integer), owner))
+                .where(TechnicianProfile.user_id == owner)
                 .options(load_only(TechnicianProfile.id, TechnicianProfile.user_id))
-                .with_for_update(key_share=True).execution_options(populate_existing=True))
+                .execution_options(populate_existing=True))
     # SQLite: a write takes the database's write lock at once (a read first would have to
     # upgrade it later and could fail); it leaves the row, `updated_at` included, as it was.
     return (update(TechnicianProfile).where(TechnicianProfile.user_id == bindparam("owner"))
@@ -91,8 +102,8 @@ def _lock_statement(dialect: str):
 
 
 def lock_own_profile(user: User) -> TechnicianProfile:
-    """Lock the technician's row (and read it, in the same statement): a technician's
-    syncs are applied one at a time."""
+    """Lock the technician's syncs (and read their profile, in the same statement): a
+    technician's syncs are applied one at a time."""
     dialect = db.engine.dialect.name
     stmt = built_once(("sync.lock", dialect), lambda: _lock_statement(dialect))
     tech = db.session.scalar(stmt, {"owner": user.id})
