@@ -417,8 +417,9 @@ def main() -> None:
             warm_replay = replay_techs = None
             if not args.only or args.only in "offline replay (api sync)":
                 # Rounds: the warm-up's, then more than the measured seconds can send
-                # (at 200 batches/s; past its end a queue would be sent again, cheaply).
-                rounds = math.ceil(200 * seconds / (2 * args.phones))
+                # (at 600 batches/s, half again the fastest run measured; past its end a
+                # queue would be sent again, cheaply, and the run says so).
+                rounds = math.ceil(600 * seconds / (2 * args.phones))
                 warm_replay, replay, replay_techs = replay_specs(
                     url, args.phones, (2, rounds))
                 chosen.append(replay)

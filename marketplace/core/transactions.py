@@ -65,7 +65,6 @@ def within(transaction, ancestor) -> bool:
     return False
 
 
-
 def on_commit(callback: Callable[[], None]) -> None:
     from ..extensions import db
     db.session.info.setdefault(_KEY, []).append((innermost(db.session()), callback))
