@@ -118,17 +118,25 @@ def _stored_with_work(dialect: str):
     """The keys among `keys` stored before, as one JSON array of [key, action, assignment,
     status, result] (a column of the work's rows: the keys are read by the same
     statement)."""
-    table = AppliedAction.__table__
+    key, action, assignment_id, status, result = _stored_columns()
     if dialect == "postgresql":
-        rows = func.json_agg(func.json_build_array(
-            table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result))
+        rows = func.json_agg(func.json_build_array(key, action, assignment_id, status, result))
     else:
-        rows = func.json_group_array(func.json_array(
-            table.c.key, table.c.action, table.c.assignment_id, table.c.status,
-            func.json(table.c.result)))
-    return type_coerce(select(rows).where(
-        table.c.technician_id == bindparam("tech_id"),
-        table.c.key.in_(bindparam("keys", expanding=True))).scalar_subquery(), JSON)
+        rows = func.json_group_array(func.json_array(key, action, assignment_id, status,
+                                                     func.json(result)))
+    return type_coerce(_stored_query(rows).scalar_subquery(), JSON)
+
+
+def _stored_columns():
+    table = AppliedAction.__table__
+    return table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result
+
+
+def _stored_query(*columns):
+    """`columns` of the technician's (bound as `tech_id`) keys among `keys` stored."""
+    table = AppliedAction.__table__
+    return select(*columns).where(table.c.technician_id == bindparam("tech_id"),
+                                  table.c.key.in_(bindparam("keys", expanding=True)))
 
 
 def _hold_statement(dialect: str):
@@ -179,11 +187,7 @@ def _stored(tech_id: int, keys) -> dict[str, tuple[str, int, int, dict | None]]:
     assignment, status, result). One statement, built once."""
     if not keys:
         return {}
-    table = AppliedAction.__table__
-    stmt = built_once(("sync.stored",), lambda: select(
-        table.c.key, table.c.action, table.c.assignment_id, table.c.status, table.c.result)
-        .where(table.c.technician_id == bindparam("tech_id"),
-               table.c.key.in_(bindparam("keys", expanding=True))))
+    stmt = built_once(("sync.stored",), lambda: _stored_query(*_stored_columns()))
     return {key: rest for key, *rest in db.session.execute(
         stmt, {"tech_id": tech_id, "keys": sorted(keys)})}
 

@@ -164,3 +164,25 @@ def test_the_technicians_lock_writes_nothing_to_their_profile(app, ctx):
         assert s.matching("FROM technicians", "pg_advisory_xact_lock")
         assert not s.matching("UPDATE technicians")
         assert not s.matching("FROM technicians", "FOR ")
+
+
+def test_a_queue_naming_no_work_still_answers_its_keys_stored_before(app, ctx):
+    """The keys stored before are read with the work; a queue that names no work the
+    technician holds reads them on their own, and a key used before is never applied
+    (nor stored) again."""
+    _, tech, job = taken_work(checklist=[])
+    _, _, other_job = taken_work(checklist=[])
+    clock.travel_to(job.starts_at + timedelta(minutes=5), freeze=True)
+    first = sync.apply_batch(tech.user, _visit(job, clock.now())[:1])
+    db.session.commit()
+    assert first[0].status == 201
+    reused = {**_visit(job, clock.now())[0], "assignment_id": other_job.id}
+    again = sync.apply_batch(tech.user, [reused])
+    db.session.commit()
+    assert again[0].duplicate and again[0].status == 422
+    assert "another action" in again[0].result["error"]["fields"]["key"]
+    assert db.session.scalar(select(func.count()).select_from(AppliedAction).where(
+        AppliedAction.technician_id == tech.id)) == 1
+    repeat = sync.apply_batch(tech.user, _visit(job, clock.now())[:1])
+    assert repeat[0].duplicate and repeat[0].status == 201
+    assert repeat[0].result == first[0].result
