@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, event, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, exists, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,10 +151,13 @@ def _upsert_statement(keys: tuple[str, ...], anchored: bool):
     def build():
         table = TechnicianScore.__table__
         dialect = postgresql if dialect_name == "postgresql" else sqlite
+        # The sums a delta leaves alone start at 0, written into the statement: as bound
+        # values they took it past the 50 parameters the driver parses once and keeps.
         stmt = dialect.insert(table).values(
             technician_id=bindparam("tid"), updated_at=bindparam("now"),
             growth=bindparam("anchor"), reliability=bindparam("first_score"),
-            **{k: bindparam(f"d_{k}") for k in keys})
+            **{k: bindparam(f"d_{k}") if k in keys else literal_column("0")
+               for k in _SUMS if k != "growth"})
         new = {k: table.c[k] + bindparam(f"d_{k}") if k in keys else table.c[k]
                for k in _SUMS}
         if anchored:
