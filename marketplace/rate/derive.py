@@ -15,7 +15,6 @@ from sqlalchemy import Float, Integer, String, bindparam, cast, func, literal_co
 
 from ..engage.models import Backout
 from ..core.statements import built_once
-from ..core.types import UTCDateTime
 from ..extensions import db
 from ..find.models import Assignment, PoolMember
 from ..manage.kpis import LATE_BACKOUT_HOURS
