@@ -110,19 +110,28 @@ def _where(filters: QueueFilters, now: datetime) -> list:
     return conditions
 
 
-def _stmt(filters: QueueFilters, now: datetime, today: date) -> Select:
-    """(credential, the urgent expiry of the credential it renews or None), in queue order."""
+def _stmt(filters: QueueFilters, now: datetime, today: date, limit: int,
+          offset: int = 0) -> Select:
+    """(credential, the urgent expiry of the credential it renews or None) of one page,
+    in queue order. The page is chosen on the submissions alone (the expiry read by
+    primary key for each: a join let the planner hash the whole table for the few
+    renewals among the pending); only its rows are joined to their technician and type."""
     current = aliased(Credential)
-    urgent = case((and_(current.status.in_([CredentialStatus.APPROVED,
-                                            CredentialStatus.EXPIRED]),
-                        current.expires_on <= today + timedelta(days=URGENT_DAYS)),
-                   current.expires_on), else_=None)
-    return (select(Credential, urgent)
-            .outerjoin(current, current.id == Credential.supersedes_id)
-            .where(*_where(filters, now))
+    urgent = (select(current.expires_on)
+              .where(current.id == Credential.supersedes_id,
+                     current.status.in_([CredentialStatus.APPROVED, CredentialStatus.EXPIRED]),
+                     current.expires_on <= today + timedelta(days=URGENT_DAYS))
+              .scalar_subquery())
+    chosen = (select(Credential.id, urgent.label("urgent_expiry"))
+              .where(*_where(filters, now))
+              .order_by(urgent.asc().nulls_last(), Credential.submitted_at, Credential.id)
+              .limit(limit).offset(offset).subquery())
+    return (select(Credential, chosen.c.urgent_expiry)
+            .join(chosen, chosen.c.id == Credential.id)
             .options(joinedload(Credential.technician).joinedload(TechnicianProfile.user),
                      joinedload(Credential.credential_type))
-            .order_by(urgent.asc().nulls_last(), Credential.submitted_at, Credential.id))
+            .order_by(chosen.c.urgent_expiry.asc().nulls_last(), Credential.submitted_at,
+                      Credential.id))
 
 
 def review_page(filters: QueueFilters, page: int, per_page: int, *, now: datetime,
@@ -130,8 +139,8 @@ def review_page(filters: QueueFilters, page: int, per_page: int, *, now: datetim
     """One page of the queue, each row saying why it is urgent, and the filters' counts
     (whose count of matching submissions is the page's total)."""
     counts = facets(filters, now=now)
-    rows = db.session.execute(_stmt(filters, now, today)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.execute(_stmt(filters, now, today, per_page,
+                                    (page - 1) * per_page)).all()
     return (Page(items=[QueueRow(cred, urgent) for cred, urgent in rows], page=page,
                  per_page=per_page, total=counts.matching), counts)
 
@@ -139,7 +148,7 @@ def review_page(filters: QueueFilters, page: int, per_page: int, *, now: datetim
 def review_queue(limit: int, *, now: datetime, today: date) -> list[Credential]:
     """The first `limit` pending submissions in queue order, unfiltered."""
     return [cred for cred, _ in db.session.execute(
-        _stmt(QueueFilters(), now, today).limit(limit)).all()]
+        _stmt(QueueFilters(), now, today, limit)).all()]
 
 
 def facets(filters: QueueFilters, *, now: datetime) -> Facets:
