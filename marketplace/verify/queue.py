@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
-from ..accounts.models import TechnicianProfile
+from ..accounts.models import TechnicianProfile, User
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..web.pagination import Page
@@ -128,7 +128,9 @@ def _stmt(filters: QueueFilters, now: datetime, today: date, limit: int,
               .limit(limit).offset(offset).subquery())
     return (select(Credential, chosen.c.urgent_expiry)
             .join(chosen, chosen.c.id == Credential.id)
-            .options(joinedload(Credential.technician).joinedload(TechnicianProfile.user),
+            .options(joinedload(Credential.technician)
+                     .load_only(TechnicianProfile.id, TechnicianProfile.user_id)
+                     .joinedload(TechnicianProfile.user).load_only(User.id, User.name),
                      joinedload(Credential.credential_type))
             .order_by(chosen.c.urgent_expiry.asc().nulls_last(), Credential.submitted_at,
                       Credential.id))
