@@ -13,7 +13,8 @@ Hooks in use (name: what each entry is):
 - ``nav``: ``NavItem`` per role; ``panels``: dashboard ``Panel`` per role.
 - ``beat``: ``(name, entry)`` Celery beat entries.
 - ``api_authenticators``: ``(raw_token) -> user | None``.
-- ``page_context``: ``(user) -> dict`` merged into every template's context.
+- ``page_counts``: ``web.ui.PageCount``, a count every page shows the signed-in user;
+  all of them are read by one statement.
 - ``outbox_channels``: ``(payload, message) -> None`` deliverers, keyed by channel.
 - ``feed_card_actions``: ``(technician, assignments) -> {assignment_id: CardAction}``:
   what each card of the work feed offers (engage: its offer, "Take it" / "Apply").

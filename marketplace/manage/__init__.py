@@ -6,7 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..web.api import register_api
-    from ..web.ui import register_nav, register_page_context, register_panel, register_setting
+    from ..web.ui import register_nav, register_page_count, register_panel, register_setting
     from . import api, cli, messages, models, panels, rollups, tasks, views  # noqa: F401
 
     from . import oversight
@@ -22,8 +22,7 @@ def init_app(app: Flask) -> None:
     register_nav(app, "firm", "KPIs", "oversight.kpi_page", order=70)
     register_nav(app, "firm", "Messages", "manage.messages", order=60)
     register_nav(app, "technician", "Messages", "manage.messages", order=60)
-    register_page_context(app, lambda user: {"nav_badges": {
-        "manage.messages": messages.unread_count(user)}})
+    register_page_count(app, "manage.messages", messages.unread_query, badge=True)
     register_panel(app, "technician", "manage/_panel_today.html", panels.technician_today,
                    order=5)
     register_panel(app, "firm", "manage/_panel_review.html", panels.firm_review, order=15)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from ..accounts.models import TechnicianProfile, User
 from ..accounts.policy import firm_id_of, require_member
@@ -119,6 +119,13 @@ def mark_read(user: User, thread: Thread) -> None:
 
 def unread_count(user: User) -> int:
     """Messages from the other side, newer than what this user has read, in one query."""
+    stmt = unread_query(user)
+    return 0 if stmt is None else db.session.scalar(stmt) or 0
+
+
+def unread_query(user: User) -> Select | None:
+    """The count of those messages (every page's navigation shows it); None for someone
+    who has no threads (an admin, a firm user without a firm)."""
     read = (select(ThreadRead.last_read_id).where(
         ThreadRead.user_id == user.id, ThreadRead.assignment_id == Message.assignment_id,
         ThreadRead.technician_id == Message.technician_id).scalar_subquery())
@@ -130,10 +137,10 @@ def unread_count(user: User) -> int:
     else:
         firm_id = firm_id_of(user)
         if firm_id is None:
-            return 0
+            return None
         stmt = stmt.join(Assignment, Assignment.id == Message.assignment_id).where(
             Assignment.firm_id == firm_id, Message.from_firm.is_(False))
-    return db.session.scalar(stmt) or 0
+    return stmt
 
 
 def threads_for(user: User, limit: int = 50) -> list[dict]:

@@ -8,7 +8,7 @@ def init_app(app: Flask) -> None:
     from ..core.outbox import register_channel
     from ..core.signals import assignment_transitioned, subscribe
     from ..web.api import register_api
-    from ..web.ui import register_nav, register_page_context, register_setting
+    from ..web.ui import register_nav, register_page_count, register_setting
     from . import api, cli, delivery, events, services, tasks, views, webhooks
     app.register_blueprint(views.bp)
     register_api(app, api.bp)
@@ -22,5 +22,4 @@ def init_app(app: Flask) -> None:
     register_setting(app, "any", "Notifications", "notifications.preferences_page",
                      "What reaches you in the app, by email or in a daily digest.", order=20)
     register_nav(app, "admin", "Outbox", "notifications.outbox_admin", order=90)
-    register_page_context(app, lambda user: {
-        "unread_notifications": services.unread_count(user)})
+    register_page_count(app, "unread_notifications", services.unread_query)

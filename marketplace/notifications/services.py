@@ -3,7 +3,7 @@ the same for every member of a firm."""
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from ..accounts.models import Membership, User
 from ..core import clock, outbox
@@ -63,9 +63,14 @@ def list_for(user: User, limit: int = 50) -> list[Notification]:
                                    .limit(limit)))
 
 
+def unread_query(user: User) -> Select:
+    """The count of the user's unread notifications (every page shows it)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))
+
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return db.session.scalar(unread_query(user)) or 0
 
 
 def access_notification(user: User, notification_id: int) -> Notification:

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context
 from flask_login import current_user
+from sqlalchemy import Select, select
 
 from ..core.clock import as_utc
 from ..core.hooks import hooks
 from ..core.money import cents_to_decimal_str, format_money, format_terms
+from ..extensions import db
 
 
 @dataclass(order=True)
@@ -57,9 +59,32 @@ def settings_for(user) -> list[SettingLink]:
     return sorted(hooks().get(f"settings:{role}") + hooks().get("settings:any"))
 
 
-def register_page_context(app: Flask, context: Callable[[object], dict]) -> None:
-    """Variables every page gets for the signed-in user (e.g. the unread count)."""
-    hooks(app).add("page_context", context)
+@dataclass
+class PageCount:
+    """A count every page shows the signed-in user (what is unread): `query(user)` is a
+    SELECT of that one count, or None when there is nothing to count for them. Shown as
+    the page variable `name`, or, with `badge`, on the navigation item whose endpoint is
+    `name`."""
+    name: str
+    query: Callable[[object], Select | None]
+    badge: bool = False
+
+
+def register_page_count(app: Flask, name: str, query: Callable[[object], Select | None], *,
+                        badge: bool = False) -> None:
+    hooks(app).add("page_counts", PageCount(name, query, badge))
+
+
+def page_counts(user) -> dict:
+    """The user's page counts (and `nav_badges`), all read by one statement."""
+    counts = [(count, q) for count in hooks().get("page_counts")
+              if (q := count.query(user)) is not None]
+    values = db.session.execute(select(*(q.scalar_subquery() for _, q in counts))).one() \
+        if counts else ()
+    out: dict = {"nav_badges": {}}
+    for (count, _), n in zip(counts, values):
+        (out["nav_badges"] if count.badge else out)[count.name] = n or 0
+    return out
 
 
 def role_of(user) -> str | None:
@@ -144,8 +169,5 @@ def init_app(app: Flask) -> None:
         items = sorted(hooks().get(f"nav:{role}")) if role else []
         context = {"nav_items": items, "user_role": role, "nav_badges": {}}
         if role:
-            for extra in hooks().get("page_context"):
-                values = dict(extra(current_user))
-                context["nav_badges"].update(values.pop("nav_badges", {}))
-                context.update(values)
+            context.update(page_counts(current_user))
         return context

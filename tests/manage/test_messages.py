@@ -2,14 +2,17 @@
 announcements to a pool's active members only."""
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.find.models import PoolMember, PoolMemberStatus, TalentPool
 from marketplace.manage import messages
 from marketplace.notifications.models import Notification
+from marketplace.web import ui
 from tests import factories
 from tests.manage.helpers import taken_work
 
@@ -80,3 +83,30 @@ def test_thread_pages_for_both_sides(app, ctx, client, auth):
     page = client.get(f"/work/{job.id}/messages").get_data(as_text=True)
     assert "Bring a ladder." in page
     assert "New" not in client.get("/messages").get_data(as_text=True)
+
+
+def test_every_page_shows_the_unread_counts_read_by_one_statement(app, ctx, client, auth):
+    owner, tech, job = taken_work()
+    mine = messages.access_thread(owner, job.id, tech.id)
+    messages.post(owner, mine, "Gate code is 4411.")
+    messages.post(owner, mine, "Ask for Jordan at the front desk.")
+    db.session.commit()
+    auth.login(tech.user.email, factories.PASSWORD)
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", _counted := (
+        lambda conn, cursor, sql, *rest: statements.append(sql)))
+    try:
+        page = client.get("/offers").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _counted)
+    nav = re.search(r'<nav id="mainnav" class="mainnav".*?</nav>', page, re.S).group(0)
+    assert re.search(r'Messages<span class="bell-count" aria-label="2 unread">2</span>', nav)
+    unread = sum(n.read_at is None for n in db.session.scalars(select(Notification).where(
+        Notification.user_id == tech.user.id)))
+    assert unread >= 2      # the messages' notices, and the offer's
+    assert re.search(rf'Notifications<span class="bell-count">{unread}</span>', page)
+    counting = [s for s in statements if "FROM notifications" in s or "FROM messages" in s]
+    assert len(counting) == 1 and "FROM notifications" in counting[0] \
+        and "FROM messages" in counting[0]
+    # An admin has no threads: only their notifications are counted.
+    assert ui.page_counts(factories.admin()) == {"unread_notifications": 0, "nav_badges": {}}
