@@ -5,7 +5,8 @@
 
 PostgreSQL holds the data (bench/http_data.py: generated with COPY once per
 schema revision, kept as a template database; each run works on a fresh copy).
-gunicorn serves the production configuration with 2 workers on 127.0.0.1 (rate
+gunicorn serves the production configuration with 2 workers on 127.0.0.1 (with
+the repository's gunicorn.conf.py, as `gunicorn wsgi:app` in its root reads it; rate
 limits off: every request comes from one address). wrk (Debian's package,
 installed when missing and run as root) keeps 8 connections busy on one request
 at a time, each request rotating among 32 signed-in users (session cookies from
@@ -104,7 +105,8 @@ class Server:
         factory = "marketplace:create_app('production', {'RATELIMIT_ENABLED': False})"
         self.log = open(self.log_path, "w")  # noqa: SIM115  (closed by stop())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+            [sys.executable, "-m", "gunicorn", "--config",
+             os.path.join(ROOT, "gunicorn.conf.py"), "--workers", str(workers), "--bind",
              f"127.0.0.1:{self.port}", "--chdir", ROOT, "--log-level", "warning", factory],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
