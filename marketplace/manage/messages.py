@@ -124,8 +124,9 @@ def unread_count(user: User) -> int:
 
 
 def unread_query(user: User) -> Select | None:
-    """The count of those messages (every page's navigation shows it); None for someone
-    who has no threads (an admin, a firm user without a firm)."""
+    """The count of messages from the other side newer than what the user has read
+    (every page's navigation shows it); None for someone who has no threads (an
+    admin, a firm user without a firm)."""
     read = (select(ThreadRead.last_read_id).where(
         ThreadRead.user_id == user.id, ThreadRead.assignment_id == Message.assignment_id,
         ThreadRead.technician_id == Message.technician_id).scalar_subquery())
