@@ -12,6 +12,7 @@ from ..accounts.models import Role, User
 from ..accounts.policy import require_member
 from ..core import audit, clock
 from ..core.actions import Action
+from ..core.transactions import per_transaction
 from ..core.types import UTCDateTime
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -49,11 +50,23 @@ def terms_label(days: int) -> str:
     return "Immediately on approval" if days == 0 else f"{days} days after approval"
 
 
+# A firm's settings as this transaction read them: a page that shows several dates reads
+# them once, even for a firm that never changed them (no row, nothing the session keeps).
+_READ = "pay_settings_read"
+per_transaction(_READ)
+
+
 def for_firm(firm_id: int) -> PaySettings:
-    row = db.session.get(PayFirmSettings, firm_id)
-    if row is None:
-        return PaySettings()
-    return PaySettings(row.auto_approve_days, row.payment_terms_days, row.platform_fee_bps)
+    read = db.session.info.setdefault(_READ, {})
+    if firm_id not in read:
+        row = db.session.get(PayFirmSettings, firm_id)
+        read[firm_id] = PaySettings() if row is None else PaySettings(
+            row.auto_approve_days, row.payment_terms_days, row.platform_fee_bps)
+    return read[firm_id]
+
+
+def _forget(firm_id: int) -> None:
+    db.session.info.get(_READ, {}).pop(firm_id, None)
 
 
 def _whole(value: object, field: str) -> int:
@@ -76,6 +89,7 @@ def update_settings(user: User, firm_id: int, *, auto_approve_days: object,
         raise ValidationFailed.field("payment_terms_days",
                                      "Choose immediately, 7, 15 or 30 days.")
     row = db.session.get(PayFirmSettings, firm_id, with_for_update=True)
+    _forget(firm_id)                        # read again, under the lock
     before = for_firm(firm_id)
     if (days, terms) == (before.auto_approve_days, before.payment_terms_days):
         return before                       # nothing changes: no row, no audit entry
@@ -90,4 +104,5 @@ def update_settings(user: User, firm_id: int, *, auto_approve_days: object,
                  before={"auto_approve_days": before.auto_approve_days,
                          "payment_terms_days": before.payment_terms_days},
                  after={"auto_approve_days": days, "payment_terms_days": terms})
+    _forget(firm_id)
     return for_firm(firm_id)

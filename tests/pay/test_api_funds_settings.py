@@ -103,7 +103,7 @@ def test_a_put_moves_the_payout_date_the_offer_promises(pay_app, ctx, client):
     assert r.status_code == 200, r.get_json()
     assert r.get_json() == {"auto_approve_days": 10, "payment_terms_days": 15,
                             "payment_terms_label": "15 days after approval"}
-    db.session.expire_all()
+    db.session.rollback()   # the test's own transaction read the settings before: end it
     assert payout_dates.promised_date(job) == before + timedelta(days=(10 - 7) + 15)
     assert client.get(SETTINGS_URL, headers=headers).get_json()["auto_approve_days"] == 10
     assert settings.for_firm(owner.firm.id) == settings.PaySettings(10, 15)

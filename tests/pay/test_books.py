@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from marketplace.core import clock
 from marketplace.engage import backfill
@@ -170,3 +170,24 @@ def test_verify_ledger_command_reports_ok_and_differences(app, ctx):
     assert result.exit_code != 0 and "off by 7" in result.output
 
 
+
+
+def test_a_transaction_reads_a_firms_pay_settings_once_and_sees_its_own_change(app, ctx):
+    owner, job = draft_work()
+    db.session.commit()
+    reads = []
+    event.listen(db.engine, "before_cursor_execute", _read := (
+        lambda conn, cursor, sql, *rest: reads.append(sql) if "FROM pay_firm_settings" in sql
+        else None))
+    try:
+        # A firm that never changed them: no row, the defaults, one read.
+        assert settings.for_firm(owner.firm.id) == settings.PaySettings()
+        assert settings.for_firm(owner.firm.id) == settings.PaySettings()
+        assert len(reads) == 1
+        changed = settings.update_settings(owner, owner.firm.id, auto_approve_days="4",
+                                           payment_terms_days="30")
+        assert changed == settings.PaySettings(4, 30) == settings.for_firm(owner.firm.id)
+        db.session.commit()
+        assert settings.for_firm(owner.firm.id) == settings.PaySettings(4, 30)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _read)
