@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import TextClause
 from ..extensions import db
 from . import clock
 from .statements import built_once
-from .transactions import before_commit, innermost, per_transaction, within
+from .transactions import before_commit, keep_scoped, savepoint_scoped
 from .types import UTCDateTime
 
 
@@ -68,15 +68,14 @@ def record(action: str, subject: Any = None, *, actor: Any = None, firm_id: int 
 
 
 _PENDING = "audit_pending"
-per_transaction(_PENDING)
+savepoint_scoped(_PENDING)
 
 
 def _keep(rows: list[dict]) -> None:
     session = db.session()
     if session.get_transaction() is None:
         session.connection()    # begin: the rows belong to this transaction
-    tag = innermost(session)
-    session.info.setdefault(_PENDING, []).extend((tag, row) for row in rows)
+    keep_scoped(session, _PENDING, rows)
 
 
 def write_pending(session: Session | None = None) -> None:
@@ -97,16 +96,6 @@ def _before_a_read(state) -> None:
     if state.session.info.get(_PENDING) and (
             state.is_select or isinstance(state.statement, TextClause)):
         write_pending(state.session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction) -> None:
-    pending = session.info.get(_PENDING)
-    if pending and previous_transaction.nested:
-        session.info[_PENDING] = [(tag, row) for tag, row in pending
-                                  if not within(tag, previous_transaction)]
-    elif previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
 
 
 before_commit(write_pending, last=True)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 _KEY = "after_commit_callbacks"
 _UNDO = "after_rollback_callbacks"
 _PER_TRANSACTION: set[str] = set()
+_SCOPED: set[str] = set()
 _STEPS: list[Callable[[Session], None]] = []
 _LAST_STEPS: list[Callable[[Session], None]] = []
 
@@ -36,6 +37,19 @@ _LAST_STEPS: list[Callable[[Session], None]] = []
 def per_transaction(*keys: str) -> None:
     """Declare `session.info` keys that last as long as the outermost transaction."""
     _PER_TRANSACTION.update(keys)
+
+
+def savepoint_scoped(*keys: str) -> None:
+    """Declare per-transaction `session.info` lists filled by `keep_scoped`: a savepoint
+    rolled back drops what was kept inside it."""
+    _SCOPED.update(keys)
+    per_transaction(*keys)
+
+
+def keep_scoped(session: Session, key: str, items) -> None:
+    """Keep `items` under `key`, tagged with the transaction they belong to."""
+    tag = _innermost(session)
+    session.info.setdefault(key, []).extend((tag, item) for item in items)
 
 
 def before_commit(step: Callable[[Session], None], *, last: bool = False) -> None:
@@ -51,12 +65,12 @@ def _run_steps(session: Session) -> None:
         step(session)
 
 
-def innermost(session: Session):
+def _innermost(session: Session):
     """The transaction a change made now belongs to (a savepoint, or the outermost)."""
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def within(transaction, ancestor) -> bool:
+def _within(transaction, ancestor) -> bool:
     """Whether `transaction` is `ancestor` or nested inside it."""
     while transaction is not None:
         if transaction is ancestor:
@@ -67,12 +81,12 @@ def within(transaction, ancestor) -> bool:
 
 def on_commit(callback: Callable[[], None]) -> None:
     from ..extensions import db
-    db.session.info.setdefault(_KEY, []).append((innermost(db.session()), callback))
+    db.session.info.setdefault(_KEY, []).append((_innermost(db.session()), callback))
 
 
 def on_rollback(callback: Callable[[], None]) -> None:
     from ..extensions import db
-    db.session.info.setdefault(_UNDO, []).append((innermost(db.session()), callback))
+    db.session.info.setdefault(_UNDO, []).append((_innermost(db.session()), callback))
 
 
 def _run(callbacks: list[Callable[[], None]], what: str) -> None:
@@ -100,11 +114,15 @@ def _drop_callbacks(session: Session, previous_transaction) -> None:
         session.info.pop(_KEY, None)
         undo = session.info.pop(_UNDO, [])
     elif previous_transaction.nested:
+        for key in _SCOPED:
+            if session.info.get(key):
+                session.info[key] = [(tag, item) for tag, item in session.info[key]
+                                     if not _within(tag, previous_transaction)]
         inside = [entry for entry in session.info.get(_KEY, [])
-                  if within(entry[0], previous_transaction)]
+                  if _within(entry[0], previous_transaction)]
         session.info[_KEY] = [e for e in session.info.get(_KEY, []) if e not in inside]
         undo = [entry for entry in session.info.get(_UNDO, [])
-                if within(entry[0], previous_transaction)]
+                if _within(entry[0], previous_transaction)]
         session.info[_UNDO] = [e for e in session.info.get(_UNDO, []) if e not in undo]
     else:
         return
